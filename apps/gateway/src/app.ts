@@ -1,0 +1,131 @@
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import { isIP } from "node:net";
+import helmet from "@fastify/helmet";
+import rateLimit from "@fastify/rate-limit";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import { AppError, type Config, createEmailCipher, type Logger } from "@usage/core";
+import type { Ajv } from "ajv";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
+import { authPlugin } from "./plugins/auth.ts";
+import { dbPlugin } from "./plugins/db.ts";
+import { docsPlugin } from "./plugins/docs.ts";
+import { registerErrorHandling } from "./plugins/errors.ts";
+import { metricsPlugin } from "./plugins/metrics.ts";
+import { queuePlugin } from "./plugins/queue.ts";
+import { redisPlugin } from "./plugins/redis.ts";
+import { healthRoutes } from "./routes/health.ts";
+import { logsRoutes } from "./routes/logs.ts";
+import { registerRoute } from "./routes/register.ts";
+import { tokenRoute } from "./routes/token.ts";
+import { usageRoutes } from "./routes/usage.ts";
+import { HitBatcher } from "./services/batcher.ts";
+import { createClientDirectory } from "./services/client-directory.ts";
+import { createIngest } from "./services/ingest.ts";
+import { createUsageReads } from "./services/usage-reads.ts";
+
+export interface AppOptions {
+  logger: Logger;
+}
+
+/** IPv4 or IPv6 without a zone id (Postgres' inet has no zones). */
+const ipFormat = (ajv: Ajv): Ajv =>
+  ajv.addFormat("ip", { type: "string", validate: (value: string) => isIP(value) !== 0 && !value.includes("%") });
+
+/** HTTPS through a server factory, so the instance keeps one type whether TLS is on or off. */
+const httpsServer =
+  (certFile: string, keyFile: string) =>
+  (handler: (request: IncomingMessage, response: ServerResponse) => void): Server =>
+    createHttpsServer({ cert: readFileSync(certFile), key: readFileSync(keyFile) }, handler);
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+/** Builds the gateway; only server.ts listens. Tests drive it through `inject`. */
+export const buildApp = async (config: Readonly<Config>, { logger }: AppOptions): Promise<FastifyInstance> => {
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    // No per-request log line: at ingest rates it would cost more than the request.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: config.trustProxy,
+    requestIdHeader: false,
+    genReqId: (request) => {
+      const given = request.headers["x-request-id"];
+      return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    ajv: { plugins: [ipFormat] },
+    ...(config.tlsCertFile !== undefined && config.tlsKeyFile !== undefined
+      ? { serverFactory: httpsServer(config.tlsCertFile, config.tlsKeyFile) }
+      : {}),
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // JSON only: without this, text/plain bodies would reach the schema as strings.
+  app.removeContentTypeParser("text/plain");
+  app.addHook("onRequest", async (request, reply) => {
+    reply.header("x-request-id", request.id);
+  });
+  registerErrorHandling(app);
+
+  // Infrastructure.
+  await app.register(dbPlugin, { config });
+  await app.register(redisPlugin, { config });
+  await app.register(queuePlugin, { config });
+  await app.register(metricsPlugin);
+  await app.register(helmet, { hsts: config.tlsCertFile !== undefined });
+  await app.register(rateLimit, {
+    global: false,
+    redis: app.redis,
+    nameSpace: app.keys.rateLimitNamespace,
+    // Registration stays open while Redis is down rather than locking every new customer out.
+    skipOnError: true,
+    errorResponseBuilder: (_request, context) =>
+      new AppError("RATE_LIMITED", `rate limit of ${context.max} per ${context.after} exceeded`, {
+        retryAfter: Math.ceil(context.ttl / 1000),
+      }),
+  });
+  await app.register(docsPlugin);
+
+  // Services.
+  const directory = createClientDirectory(app.db);
+  await app.register(authPlugin, { config, directory });
+  const batcher = new HitBatcher({
+    maxHits: config.batchMaxHits,
+    maxWaitMs: config.batchMaxWaitMs,
+    flush: async (hits) => void (await app.hitQueue.add("hit-batch", { v: 1, hits })),
+    onFlush: (size, seconds, ok) => {
+      app.metrics.flushSize.observe(size);
+      app.metrics.flushes.observe({ result: ok ? "ok" : "error" }, seconds);
+    },
+  });
+  // Registered after the queue, so it closes first: the last group is flushed while Redis is open.
+  app.addHook("onClose", async () => batcher.close());
+  const ingest = createIngest({
+    counters: app.counters,
+    batcher,
+    defaultLimit: config.rateLimitPerHour,
+    maxEventAgeDays: config.maxEventAgeDays,
+  });
+  const reads = createUsageReads({
+    redis: app.redis,
+    keys: app.keys,
+    counters: app.counters,
+    db: app.db,
+    directory,
+    onCache: (result, source) => app.metrics.cache.inc({ result, source }),
+  });
+
+  // Routes.
+  await app.register(healthRoutes);
+  await app.register(
+    async (api) => {
+      await api.register(registerRoute, { cipher: createEmailCipher(config.encryptionKey), limitPerHour: config.registerLimitPerHour });
+      await api.register(tokenRoute);
+      await api.register(logsRoutes, { ingest, defaultLimit: config.rateLimitPerHour });
+      await api.register(usageRoutes, { reads });
+    },
+    { prefix: "/api" },
+  );
+  return app;
+};

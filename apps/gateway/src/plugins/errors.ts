@@ -1,0 +1,56 @@
+import { STATUS_CODES } from "node:http";
+import { AppError, ERROR_STATUS, type ErrorCode, isAppError } from "@usage/core";
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+
+/** Fastify's own codes that mean a client mistake, mapped onto the contract's codes. */
+const FASTIFY_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: "PAYLOAD_TOO_LARGE",
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: "UNSUPPORTED_MEDIA_TYPE",
+  FST_ERR_CTP_EMPTY_JSON_BODY: "VALIDATION_ERROR",
+  FST_ERR_CTP_INVALID_JSON_BODY: "VALIDATION_ERROR",
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: "VALIDATION_ERROR",
+  FST_ERR_CTP_INVALID_TYPE: "UNSUPPORTED_MEDIA_TYPE",
+  FST_ERR_VALIDATION: "VALIDATION_ERROR",
+};
+
+const BY_STATUS: Record<number, ErrorCode> = Object.fromEntries(
+  Object.entries(ERROR_STATUS).map(([code, status]) => [status, code as ErrorCode]),
+);
+
+/** Any thrown value → the contract's error; unknown failures become a bare 500. */
+export const toAppError = (error: unknown): AppError => {
+  if (isAppError(error)) return error;
+  const fastifyError = error as Partial<FastifyError> & { validation?: unknown };
+  if (fastifyError.validation !== undefined) return new AppError("VALIDATION_ERROR", fastifyError.message ?? "invalid request");
+  const mapped = fastifyError.code === undefined ? undefined : FASTIFY_CODES[fastifyError.code];
+  if (mapped !== undefined) return new AppError(mapped, fastifyError.message ?? mapped, { cause: error });
+  if (error instanceof SyntaxError) return new AppError("VALIDATION_ERROR", "body is not valid JSON", { cause: error });
+  const status = fastifyError.statusCode;
+  const byStatus = status !== undefined && status < 500 ? BY_STATUS[status] : undefined;
+  if (byStatus !== undefined) return new AppError(byStatus, fastifyError.message ?? byStatus, { cause: error });
+  return new AppError("INTERNAL_ERROR", "Internal Server Error", { cause: error });
+};
+
+export const sendError = (reply: FastifyReply, error: AppError): FastifyReply => {
+  if (error.retryAfter !== undefined) reply.header("retry-after", Math.max(1, Math.ceil(error.retryAfter)));
+  reply.headers(error.headers);
+  return reply.code(error.statusCode).send({
+    statusCode: error.statusCode,
+    code: error.code,
+    error: STATUS_CODES[error.statusCode] ?? "Error",
+    message: error.message,
+  });
+};
+
+/** The one error handler and the 404 handler, for the whole app. */
+export const registerErrorHandling = (app: FastifyInstance): void => {
+  app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const appError = toAppError(error);
+    if (appError.code === "INTERNAL_ERROR") request.log.error({ err: error }, "request failed");
+    else if (appError.code === "UNAVAILABLE") request.log.warn({ err: appError.cause ?? error }, "request refused: unavailable");
+    return sendError(reply, appError);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendError(reply, new AppError("NOT_FOUND", `Route ${request.method}:${request.url.split("?")[0]} not found`)),
+  );
+};

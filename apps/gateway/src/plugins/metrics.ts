@@ -1,0 +1,71 @@
+import type { FastifyInstance } from "fastify";
+import fp from "fastify-plugin";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+
+export interface GatewayMetrics {
+  registry: Registry;
+  hits: Counter<"outcome">;
+  flushes: Histogram<"result">;
+  flushSize: Histogram;
+  cache: Counter<"result" | "source">;
+  queueJobs: Gauge<"state">;
+}
+
+declare module "fastify" {
+  interface FastifyInstance {
+    metrics: GatewayMetrics;
+  }
+}
+
+/** Prometheus registry of this gateway, served at GET /metrics. */
+export const metricsPlugin = fp(
+  async (app: FastifyInstance) => {
+    const registry = new Registry();
+    collectDefaultMetrics({ register: registry });
+    const metrics: GatewayMetrics = {
+      registry,
+      hits: new Counter({
+        name: "usage_hits_total",
+        help: "Hits answered by the ingest routes, by outcome",
+        labelNames: ["outcome"],
+        registers: [registry],
+      }),
+      flushes: new Histogram({
+        name: "usage_batcher_flush_seconds",
+        help: "Time to make one group of hits durable",
+        labelNames: ["result"],
+        buckets: [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+        registers: [registry],
+      }),
+      flushSize: new Histogram({
+        name: "usage_batcher_flush_hits",
+        help: "Hits per flushed group (one BullMQ job)",
+        buckets: [1, 5, 10, 50, 100, 250, 500, 1000, 2000],
+        registers: [registry],
+      }),
+      cache: new Counter({
+        name: "usage_read_cache_total",
+        help: "Usage reads by cache result and source",
+        labelNames: ["result", "source"],
+        registers: [registry],
+      }),
+      queueJobs: new Gauge({
+        name: "usage_queue_jobs",
+        help: "Jobs in the hit queue by state, read at scrape time",
+        labelNames: ["state"],
+        registers: [registry],
+        collect: async function (this: Gauge<"state">) {
+          const counts = await app.hitQueue.getJobCounts("waiting", "active", "delayed", "failed", "prioritized").catch(() => undefined);
+          if (counts === undefined) return;
+          for (const [state, count] of Object.entries(counts)) this.set({ state }, count);
+        },
+      }),
+    };
+    app.decorate("metrics", metrics);
+    app.get("/metrics", { schema: { tags: ["operations"], summary: "Prometheus metrics (text format)" } }, async (_request, reply) => {
+      reply.header("content-type", registry.contentType);
+      return registry.metrics();
+    });
+  },
+  { name: "metrics", dependencies: ["queue"] },
+);

@@ -1,0 +1,27 @@
+import type { Config } from "@usage/core";
+import { type Counters, createCounters, createKeys, createRedis, type Keys, type Redis } from "@usage/store";
+import type { FastifyInstance } from "fastify";
+import fp from "fastify-plugin";
+
+declare module "fastify" {
+  interface FastifyInstance {
+    redis: Redis;
+    keys: Keys;
+    counters: Counters;
+  }
+}
+
+/** One fail-fast, auto-pipelined connection for every request-path command. */
+export const redisPlugin = fp(
+  async (app: FastifyInstance, { config }: { config: Config }) => {
+    const redis = createRedis(config.redisUrl, "command");
+    const keys = createKeys(config.redisPrefix);
+    app.decorate("redis", redis);
+    app.decorate("keys", keys);
+    app.decorate("counters", createCounters(redis, keys));
+    app.addHook("onClose", async () => {
+      await redis.quit().catch(() => redis.disconnect());
+    });
+  },
+  { name: "redis" },
+);

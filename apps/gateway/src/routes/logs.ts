@@ -1,0 +1,65 @@
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { BatchAccepted, BatchBody, errors, HitAccepted, SingleHitBody } from "@usage/contract";
+import { authenticateHitCaller } from "../plugins/auth.ts";
+import { type Ingest, quotaHeaders } from "../services/ingest.ts";
+
+const SECURITY: Array<Record<string, string[]>> = [{ apiKey: [] }, { bearer: [] }];
+const ERRORS = errors(400, 401, 403, 413, 415, 429, 503);
+
+/** POST /api/logs and /api/logs/batch: record hits; a 202 means durable. */
+export const logsRoutes: FastifyPluginAsyncTypebox<{ ingest: Ingest; defaultLimit: number }> = async (app, { ingest, defaultLimit }) => {
+  // Every answer of these routes tells the caller where its quota stands.
+  app.addHook("onSend", async (request, reply) => {
+    if (reply.hasHeader("x-ratelimit-limit")) return;
+    const quota =
+      request.hitClient === null ? { limit: defaultLimit, remaining: defaultLimit, reset: 0 } : await ingest.quota(request.hitClient);
+    reply.headers(quotaHeaders(quota));
+  });
+
+  app.post(
+    "/logs",
+    {
+      preValidation: authenticateHitCaller(true),
+      schema: {
+        tags: ["hits"],
+        summary: "Record one API hit",
+        security: SECURITY,
+        body: SingleHitBody,
+        response: { 202: HitAccepted, ...ERRORS },
+      },
+    },
+    async (request, reply) => {
+      const { api_key: _key, ...hit } = request.body;
+      const result = await ingest.record(request.hitClient!, [hit], () => "body");
+      app.metrics.hits.inc({ outcome: result.duplicates[0] ? "duplicate" : "accepted" });
+      return reply
+        .code(202)
+        .headers(quotaHeaders(result.quota))
+        .send({ id: result.ids[0] as string, duplicate: result.duplicates[0] === true });
+    },
+  );
+
+  app.post(
+    "/logs/batch",
+    {
+      preValidation: authenticateHitCaller(false),
+      schema: {
+        tags: ["hits"],
+        summary: "Record 1..1000 hits, all or nothing",
+        security: SECURITY,
+        body: BatchBody,
+        response: { 202: BatchAccepted, ...ERRORS },
+      },
+    },
+    async (request, reply) => {
+      const result = await ingest.record(request.hitClient!, request.body.hits, (index) => `body/hits/${index}`);
+      const duplicates = result.duplicates.filter(Boolean).length;
+      app.metrics.hits.inc({ outcome: "accepted" }, result.ids.length - duplicates);
+      app.metrics.hits.inc({ outcome: "duplicate" }, duplicates);
+      return reply
+        .code(202)
+        .headers(quotaHeaders(result.quota))
+        .send({ accepted: result.ids.length - duplicates, duplicates, ids: result.ids });
+    },
+  );
+};

@@ -1,0 +1,50 @@
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { DailyQuery, DailyUsage, errors, TopQuery, TopUsage } from "@usage/contract";
+import { requireAdmin, requireBearer } from "../plugins/auth.ts";
+import type { UsageReads } from "../services/usage-reads.ts";
+
+const SECURITY: Array<Record<string, string[]>> = [{ bearer: [] }];
+
+/** GET /api/usage/daily and /api/usage/top, cached with x-cache: HIT|MISS. */
+export const usageRoutes: FastifyPluginAsyncTypebox<{ reads: UsageReads }> = async (app, { reads }) => {
+  app.addHook("preHandler", requireBearer);
+
+  app.get(
+    "/usage/daily",
+    {
+      schema: {
+        tags: ["usage"],
+        summary: "Hits per UTC day over the last 7 days (a client: itself; the admin: every active client, paged)",
+        security: SECURITY,
+        querystring: DailyQuery,
+        response: { 200: DailyUsage, ...errors(400, 401, 403, 503) },
+      },
+    },
+    async (request, reply) => {
+      const principal = request.principal!;
+      const read =
+        principal.role === "admin"
+          ? await reads.adminDaily(request.query.limit ?? 100, request.query.cursor)
+          : await reads.clientDaily(principal.sub);
+      return reply.header("x-cache", read.cache).send(read.body);
+    },
+  );
+
+  app.get(
+    "/usage/top",
+    {
+      preHandler: requireAdmin,
+      schema: {
+        tags: ["usage"],
+        summary: "Top clients by hits in the last 24 hours (hour-granular at the window's old edge)",
+        security: SECURITY,
+        querystring: TopQuery,
+        response: { 200: TopUsage, ...errors(400, 401, 403, 503) },
+      },
+    },
+    async (request, reply) => {
+      const read = await reads.top(request.query.limit ?? 3);
+      return reply.header("x-cache", read.cache).send(read.body);
+    },
+  );
+};

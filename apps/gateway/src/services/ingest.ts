@@ -1,0 +1,112 @@
+import { randomUUID } from "node:crypto";
+import type { Hit } from "@usage/contract";
+import { AppError, DAY_MS, HOUR_MS } from "@usage/core";
+import type { ClientIdentity } from "@usage/db";
+import type { CountedHit, Counters, WireHit } from "@usage/store";
+import type { HitBatcher } from "./batcher.ts";
+
+const FUTURE_SKEW_MS = 5 * 60_000;
+
+export interface IngestResult {
+  ids: string[];
+  duplicates: boolean[];
+  quota: QuotaState;
+}
+
+export interface QuotaState {
+  limit: number;
+  remaining: number;
+  /** Seconds until the quota window resets. */
+  reset: number;
+}
+
+export interface IngestDeps {
+  counters: Counters;
+  batcher: HitBatcher;
+  defaultLimit: number;
+  maxEventAgeDays: number;
+  now?: () => number;
+}
+
+export interface Ingest {
+  /** Validates, counts and makes durable a group of hits of one client; all or nothing. */
+  record(client: ClientIdentity, hits: readonly Hit[], path: (index: number) => string): Promise<IngestResult>;
+  quota(client: ClientIdentity): Promise<QuotaState>;
+}
+
+/** Fixed UTC hours: the quota resets at the top of each hour. */
+const quotaState = (limit: number, used: number, nowMs: number): QuotaState => ({
+  limit,
+  remaining: Math.max(0, limit - used),
+  reset: Math.ceil((HOUR_MS - (nowMs % HOUR_MS)) / 1000),
+});
+
+export const quotaHeaders = (quota: QuotaState): Record<string, number> => ({
+  "x-ratelimit-limit": quota.limit,
+  "x-ratelimit-remaining": quota.remaining,
+  "x-ratelimit-reset": quota.reset,
+});
+
+export const createIngest = ({ counters, batcher, defaultLimit, maxEventAgeDays, now = Date.now }: IngestDeps): Ingest => {
+  const limitOf = (client: ClientIdentity): number => client.rate_limit_per_hour ?? defaultLimit;
+
+  const parseTimestamps = (hits: readonly Hit[], nowMs: number, path: (index: number) => string): number[] =>
+    hits.map((hit, index) => {
+      const ts = Date.parse(hit.timestamp);
+      if (Number.isNaN(ts)) throw new AppError("VALIDATION_ERROR", `${path(index)}/timestamp is not a valid date-time`);
+      if (ts > nowMs + FUTURE_SKEW_MS)
+        throw new AppError("VALIDATION_ERROR", `${path(index)}/timestamp is more than 5 minutes in the future`);
+      if (ts < nowMs - maxEventAgeDays * DAY_MS) {
+        throw new AppError("VALIDATION_ERROR", `${path(index)}/timestamp is more than ${maxEventAgeDays} days in the past`);
+      }
+      return ts;
+    });
+
+  return {
+    async record(client, hits, path) {
+      const nowMs = now();
+      const limit = limitOf(client);
+      const timestamps = parseTimestamps(hits, nowMs, path);
+      const counted: CountedHit[] = hits.map((hit, i) => ({ eventId: hit.event_id ?? null, ts: timestamps[i] as number }));
+
+      const outcome = await counters.count(client.client_id, limit, counted, nowMs).catch((error: unknown) => {
+        throw new AppError("UNAVAILABLE", "hit store unavailable, retry later", { cause: error, retryAfter: 1 });
+      });
+      const quota = quotaState(limit, outcome.used, nowMs);
+      if (!outcome.accepted) {
+        throw new AppError("RATE_LIMITED", `quota of ${limit} hits per hour exceeded`, {
+          retryAfter: quota.reset,
+          headers: quotaHeaders(quota),
+        });
+      }
+
+      const ids = hits.map((hit) => hit.event_id ?? randomUUID());
+      // A duplicate is enqueued again with the first copy's time: storage is idempotent on
+      // (client, id, time), and a copy whose first enqueue died with its gateway is not lost.
+      const wire: WireHit[] = hits.map((hit, i) => [
+        client.client_id,
+        ids[i] as string,
+        outcome.priorTs[i] ?? (timestamps[i] as number),
+        nowMs,
+        hit.ip,
+        hit.method ?? null,
+        hit.status ?? null,
+        hit.endpoint,
+      ]);
+      try {
+        await batcher.add(wire);
+      } catch (error) {
+        const fresh = counted.filter((_, i) => outcome.priorTs[i] === null);
+        await counters.uncount(client.client_id, fresh, nowMs).catch(() => {});
+        throw new AppError("UNAVAILABLE", "hit could not be made durable, retry later", { cause: error, retryAfter: 1 });
+      }
+      return { ids, duplicates: outcome.priorTs.map((prior) => prior !== null), quota };
+    },
+
+    async quota(client) {
+      const nowMs = now();
+      const used = await counters.quotaUsed(client.client_id, nowMs).catch(() => 0);
+      return quotaState(limitOf(client), used, nowMs);
+    },
+  };
+};

@@ -1,0 +1,57 @@
+import { createServer, type Server } from "node:http";
+import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
+
+export interface WorkerMetrics {
+  registry: Registry;
+  hits: Counter<"outcome">;
+  batchSeconds: Histogram<"result">;
+  lagSeconds: Histogram;
+  drift: Counter<"kind">;
+}
+
+export const createWorkerMetrics = (): WorkerMetrics => {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    hits: new Counter({
+      name: "usage_worker_hits_total",
+      help: "Hits processed, by outcome",
+      labelNames: ["outcome"],
+      registers: [registry],
+    }),
+    batchSeconds: new Histogram({
+      name: "usage_worker_batch_seconds",
+      help: "Time to store one job's hits",
+      labelNames: ["result"],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+      registers: [registry],
+    }),
+    lagSeconds: new Histogram({
+      name: "usage_ingest_lag_seconds",
+      help: "From a hit's 202 to its commit in Postgres",
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 30],
+      registers: [registry],
+    }),
+    drift: new Counter({
+      name: "usage_reconcile_drift_total",
+      help: "Counter drift found by the reconciler",
+      labelNames: ["kind"],
+      registers: [registry],
+    }),
+  };
+};
+
+/** Serves GET /metrics on its own port (0 disables it). */
+export const serveMetrics = async (metrics: WorkerMetrics, port: number, host: string): Promise<Server | undefined> => {
+  if (port === 0) return undefined;
+  const server = createServer((request, response) => {
+    if (request.url !== "/metrics") {
+      response.writeHead(404).end();
+      return;
+    }
+    void metrics.registry.metrics().then((text) => response.writeHead(200, { "content-type": metrics.registry.contentType }).end(text));
+  });
+  await new Promise<void>((resolve, reject) => server.once("error", reject).listen(port, host, resolve));
+  return server;
+};

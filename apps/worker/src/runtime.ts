@@ -1,0 +1,73 @@
+import type { Config, Logger } from "@usage/core";
+import { createDb, ensureIngestPartitions } from "@usage/db";
+import { createCounters, createKeys, createMaintenanceQueue, createRedis, QUEUES } from "@usage/store";
+import { Worker } from "bullmq";
+import { createHitProcessor } from "./hit-processor.ts";
+import { createMaintenanceProcessor, scheduleMaintenance } from "./maintenance.ts";
+import { createWorkerMetrics, serveMetrics } from "./metrics.ts";
+
+export interface WorkerRuntime {
+  /** Idempotent: finishes the in-flight jobs, then closes every connection, even if one fails. */
+  close(): Promise<void>;
+}
+
+/** Starts the hit consumer, the maintenance consumer and the schedulers. */
+export const startWorker = async (config: Readonly<Config>, log: Logger): Promise<WorkerRuntime> => {
+  const keys = createKeys(config.redisPrefix);
+  const db = createDb(config.databaseUrl, { max: config.workerConcurrency + 2, applicationName: "usage-worker" });
+  const blocking = createRedis(config.redisUrl, "blocking");
+  const commands = createRedis(config.redisUrl, "blocking", { enableAutoPipelining: true });
+  const metrics = createWorkerMetrics();
+
+  // Partitions must exist before the first batch; a failure here is retried by the scheduler.
+  await ensureIngestPartitions(db, config.maxEventAgeDays).catch((error: unknown) =>
+    log.warn({ err: error }, "could not ensure partitions at start"),
+  );
+
+  const hitWorker = new Worker(QUEUES.hits, createHitProcessor({ db, publisher: commands, keys, metrics, log }), {
+    connection: blocking,
+    prefix: keys.queuePrefix,
+    concurrency: config.workerConcurrency,
+    // A batch of hundreds of hits may take a while against a slow database; keep the lock.
+    lockDuration: 60_000,
+    maxStalledCount: 1_000,
+  });
+  const maintenanceQueue = createMaintenanceQueue(commands, keys.queuePrefix);
+  const maintenanceWorker = new Worker(
+    QUEUES.maintenance,
+    createMaintenanceProcessor({ db, counters: createCounters(commands, keys), config, metrics, log }),
+    {
+      connection: blocking,
+      prefix: keys.queuePrefix,
+      concurrency: 1,
+    },
+  );
+  for (const worker of [hitWorker, maintenanceWorker]) {
+    worker.on("error", (error) => log.error({ err: error }, "worker error"));
+    worker.on("failed", (job, error) => log.warn({ jobId: job?.id, name: job?.name, err: error }, "job failed"));
+  }
+  await scheduleMaintenance(maintenanceQueue).catch((error: unknown) => log.warn({ err: error }, "could not schedule maintenance"));
+  const metricsServer = await serveMetrics(metrics, config.workerMetricsPort, config.host);
+  log.info({ concurrency: config.workerConcurrency, metricsPort: config.workerMetricsPort }, "worker started");
+
+  let closing: Promise<void> | undefined;
+  return {
+    close() {
+      closing ??= (async () => {
+        const steps: Array<() => Promise<unknown>> = [
+          () => hitWorker.close(),
+          () => maintenanceWorker.close(),
+          () => maintenanceQueue.close(),
+          () => new Promise((resolve) => (metricsServer ? metricsServer.close(resolve) : resolve(undefined))),
+          () => commands.quit(),
+          () => blocking.quit(),
+          () => db.destroy(),
+        ];
+        for (const step of steps) {
+          await step().catch((error: unknown) => log.warn({ err: error }, "close step failed"));
+        }
+      })();
+      return closing;
+    },
+  };
+};

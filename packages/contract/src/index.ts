@@ -1,0 +1,5 @@
+export * from "./clients.ts";
+export * from "./common.ts";
+export * from "./health.ts";
+export * from "./hits.ts";
+export * from "./usage.ts";

@@ -1,0 +1,49 @@
+import { type Static, Type } from "typebox";
+import { DateTime, Day, Uuid } from "./common.ts";
+
+export const DailyQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+    cursor: Type.Optional(Type.String({ maxLength: 512, description: "next_cursor of the previous page" })),
+  },
+  { additionalProperties: false },
+);
+export type DailyQuery = Static<typeof DailyQuery>;
+
+export const DayCount = Type.Object({ date: Day, total_requests: Type.Integer() });
+
+export const ClientDaily = Type.Object({
+  client_id: Uuid,
+  name: Type.String(),
+  days: Type.Array(DayCount, { minItems: 7, maxItems: 7 }),
+});
+export type ClientDaily = Static<typeof ClientDaily>;
+
+export const DailyUsage = Type.Object({
+  data: Type.Array(ClientDaily),
+  next_cursor: Type.Union([Type.String(), Type.Null()], { description: "Cursor of the next page (admin), null on the last" }),
+});
+export type DailyUsage = Static<typeof DailyUsage>;
+
+export const TopQuery = Type.Object(
+  { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 3 })) },
+  { additionalProperties: false },
+);
+export type TopQuery = Static<typeof TopQuery>;
+
+export const TopClient = Type.Object({ client_id: Uuid, name: Type.String(), total_requests: Type.Integer() });
+
+export const TopUsage = Type.Object({
+  window: Type.Object({ from: DateTime, to: DateTime }),
+  data: Type.Array(TopClient),
+});
+export type TopUsage = Static<typeof TopUsage>;
+
+export const UsageUpdated = Type.Object({
+  type: Type.Literal("usage.updated"),
+  client_id: Uuid,
+  date: Day,
+  delta: Type.Integer(),
+  total_requests: Type.Integer(),
+});
+export type UsageUpdated = Static<typeof UsageUpdated>;

@@ -1,0 +1,6 @@
+export * from "./config.ts";
+export type { Cidr } from "./config-parsers.ts";
+export * from "./crypto.ts";
+export * from "./errors.ts";
+export * from "./logger.ts";
+export * from "./time.ts";

@@ -1,0 +1,42 @@
+import { userInfo } from "node:os";
+import { Kysely, PostgresDialect } from "kysely";
+import pg from "pg";
+import type { Database } from "./schema.ts";
+
+// bigint counts fit in a double for any realistic total; dates stay `YYYY-MM-DD` strings
+// so a UTC day never shifts through the local time zone.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+pg.types.setTypeParser(pg.types.builtins.DATE, (value) => value);
+
+export type Db = Kysely<Database>;
+
+export interface DbOptions {
+  max?: number;
+  applicationName?: string;
+}
+
+/** Like libpq: a URL without a user name connects as the operating-system user. */
+export const withDefaultUser = (url: string): string => {
+  const parsed = new URL(url);
+  if (parsed.username !== "") return url;
+  parsed.username = userInfo().username;
+  return parsed.toString();
+};
+
+export const createPool = (url: string, options: DbOptions = {}): pg.Pool => {
+  const pool = new pg.Pool({
+    connectionString: withDefaultUser(url),
+    max: options.max ?? 10,
+    application_name: options.applicationName ?? "usage",
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+    // Rollups truncate to UTC hours and days; pin the session zone so no server default leaks in.
+    options: "-c TimeZone=UTC",
+  });
+  // An idle client that loses its server emits here; without a listener it would crash the process.
+  pool.on("error", () => {});
+  return pool;
+};
+
+export const createDb = (url: string, options: DbOptions = {}): Db =>
+  new Kysely<Database>({ dialect: new PostgresDialect({ pool: createPool(url, options) }) });

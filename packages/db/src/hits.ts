@@ -1,0 +1,85 @@
+import { type CompiledQuery, sql } from "kysely";
+import type { Db } from "./db.ts";
+
+/** One hit as the worker stores it (times in epoch ms). */
+export interface StoredHit {
+  clientId: string;
+  id: string;
+  ts: number;
+  receivedAt: number;
+  ip: string;
+  method: string | null;
+  status: number | null;
+  endpoint: string;
+}
+
+/** Per client and day: how many rows this batch really inserted, and the new rollup total. */
+export interface DayDelta {
+  clientId: string;
+  day: string;
+  delta: number;
+  total: number;
+}
+
+/** Hourly rollups older than this would only be pruned again. */
+const HOURLY_HORIZON = "2 days";
+
+/**
+ * One statement, so one snapshot and one transaction: insert the hits (a duplicate of
+ * (client_id, id, ts) is skipped), then add only the rows really inserted to both rollups.
+ * Input is sorted by client so rows reach each partition together and rollup rows are
+ * locked in one order by every worker (no deadlock between concurrent batches).
+ */
+export const insertHitsQuery = (db: Db, hits: readonly StoredHit[]): CompiledQuery<DayDelta> => {
+  const sorted = [...hits].sort((a, b) => (a.clientId < b.clientId ? -1 : a.clientId > b.clientId ? 1 : a.ts - b.ts));
+  const col = <T>(pick: (hit: StoredHit) => T): T[] => sorted.map(pick);
+  return sql<DayDelta>`
+    WITH input AS (
+      SELECT * FROM unnest(
+        ${col((h) => h.clientId)}::uuid[], ${col((h) => h.id)}::uuid[],
+        ${col((h) => new Date(h.ts).toISOString())}::timestamptz[],
+        ${col((h) => new Date(h.receivedAt).toISOString())}::timestamptz[],
+        ${col((h) => h.ip)}::inet[], ${col((h) => h.status)}::smallint[],
+        ${col((h) => h.method)}::text[], ${col((h) => h.endpoint)}::text[]
+      ) AS t(client_id, id, ts, received_at, ip, status, method, endpoint)
+    ),
+    inserted AS (
+      INSERT INTO hits (client_id, id, ts, received_at, ip, status, method, endpoint)
+      SELECT client_id, id, ts, received_at, ip, status, method, endpoint FROM input
+      ON CONFLICT DO NOTHING
+      RETURNING client_id, ts
+    ),
+    per_day AS (
+      SELECT client_id, (ts AT TIME ZONE 'UTC')::date AS day, count(*) AS delta
+      FROM inserted GROUP BY 1, 2
+    ),
+    daily AS (
+      INSERT INTO usage_daily AS u (client_id, day, total)
+      SELECT client_id, day, delta FROM per_day ORDER BY client_id, day
+      ON CONFLICT (client_id, day) DO UPDATE SET total = u.total + excluded.total
+      RETURNING client_id, day, total
+    ),
+    hourly AS (
+      INSERT INTO usage_hourly AS u (client_id, hour, total)
+      SELECT client_id, date_trunc('hour', ts), count(*) FROM inserted
+      WHERE ts >= now() - interval '${sql.raw(HOURLY_HORIZON)}'
+      GROUP BY 1, 2 ORDER BY 1, 2
+      ON CONFLICT (client_id, hour) DO UPDATE SET total = u.total + excluded.total
+    )
+    SELECT d.client_id AS "clientId", to_char(d.day, 'YYYY-MM-DD') AS day, p.delta, d.total
+    FROM daily d JOIN per_day p USING (client_id, day)
+    ORDER BY 1, 2`.compile(db);
+};
+
+export const insertHits = async (db: Db, hits: readonly StoredHit[]): Promise<DayDelta[]> => {
+  if (hits.length === 0) return [];
+  const { rows } = await db.executeQuery(insertHitsQuery(db, hits));
+  return rows;
+};
+
+export const rejectHit = async (db: Db, hit: StoredHit, reason: string): Promise<void> => {
+  await db
+    .insertInto("rejected_hits")
+    .values({ reason, hit: JSON.stringify(hit) })
+    .execute();
+};

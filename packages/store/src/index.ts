@@ -1,0 +1,5 @@
+export * from "./counters.ts";
+export * from "./keys.ts";
+export * from "./queue.ts";
+export * from "./redis.ts";
+export * from "./scripts.ts";

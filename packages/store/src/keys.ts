@@ -1,0 +1,43 @@
+/**
+ * Every Redis key of the service. A client's keys share the hash tag `{clientId}` and the
+ * global rankings share `{rank}`, so each group lives in one slot under Redis Cluster.
+ */
+export interface Keys {
+  clientPrefix(clientId: string): string;
+  rankPrefix: string;
+  quota(clientId: string, hour: number): string;
+  day(clientId: string, day: string): string;
+  clientVersion(clientId: string): string;
+  globalVersion: string;
+  rankDay(day: string): string;
+  rankHour(hour: number): string;
+  scratch(name: string): string;
+  cache(scope: "client" | "global", clientIdOrName: string, ...parts: Array<string | number>): string;
+  lock(name: string): string;
+  /** BullMQ's own prefix: hash-tagged so all of a queue's keys share a slot. */
+  queuePrefix: string;
+  rateLimitNamespace: string;
+  /** Pub/sub channel of committed usage changes. */
+  updatesChannel: string;
+}
+
+export const createKeys = (prefix: string): Keys => {
+  const client = (clientId: string): string => `${prefix}:{${clientId}}:`;
+  const rank = `${prefix}:{rank}:`;
+  return {
+    clientPrefix: client,
+    rankPrefix: rank,
+    quota: (clientId, hour) => `${client(clientId)}q:${hour}`,
+    day: (clientId, day) => `${client(clientId)}d:${day}`,
+    clientVersion: (clientId) => `${client(clientId)}v`,
+    globalVersion: `${rank}v`,
+    rankDay: (day) => `${rank}d:${day}`,
+    rankHour: (hour) => `${rank}h:${hour}`,
+    scratch: (name) => `${rank}tmp:${name}`,
+    cache: (scope, id, ...parts) => (scope === "client" ? `${client(id)}c:${parts.join(":")}` : `${rank}c:${id}:${parts.join(":")}`),
+    lock: (name) => `${prefix}:lock:${name}`,
+    queuePrefix: `${prefix}:{queue}`,
+    rateLimitNamespace: `${prefix}:rl-register:`,
+    updatesChannel: `${prefix}:usage-updated`,
+  };
+};

@@ -1,0 +1,60 @@
+import { type DefaultJobOptions, Queue, type QueueOptions } from "bullmq";
+import type { Redis } from "ioredis";
+import { type Static, Type } from "typebox";
+import { Compile } from "typebox/compile";
+
+/** Queue and job names in one place. */
+export const QUEUES = { hits: "hits", maintenance: "maintenance" } as const;
+export const JOBS = {
+  hitBatch: "hit-batch",
+  ensurePartitions: "ensure-partitions",
+  dropExpired: "drop-expired",
+  reconcile: "reconcile",
+} as const;
+
+/**
+ * One hit on the wire, as a tuple to keep a 500-hit job small:
+ * [clientId, id, tsMs, receivedAtMs, ip, method, status, endpoint]. No key, no email.
+ */
+export const WireHit = Type.Tuple([
+  Type.String({ format: "uuid" }),
+  Type.String({ format: "uuid" }),
+  Type.Integer(),
+  Type.Integer(),
+  Type.String({ minLength: 2, maxLength: 45 }),
+  Type.Union([Type.String({ maxLength: 16 }), Type.Null()]),
+  Type.Union([Type.Integer({ minimum: 100, maximum: 599 }), Type.Null()]),
+  Type.String({ minLength: 1, maxLength: 2048 }),
+]);
+export type WireHit = Static<typeof WireHit>;
+
+export const HitBatchJob = Type.Object({ v: Type.Literal(1), hits: Type.Array(WireHit, { minItems: 1 }) });
+export type HitBatchJob = Static<typeof HitBatchJob>;
+
+export const hitBatchValidator = Compile(HitBatchJob);
+
+/**
+ * Hit batches retry for about a day of Postgres outage in total (capped exponential with
+ * jitter); completed jobs are dropped at once, failed ones kept a week for inspection.
+ */
+export const HIT_JOB_OPTIONS: DefaultJobOptions = {
+  attempts: 30,
+  backoff: { type: "exponential", delay: 250, jitter: 0.5 },
+  removeOnComplete: true,
+  removeOnFail: { age: 7 * 24 * 3600 },
+};
+
+export const createHitQueue = (connection: Redis, prefix: string, options: Partial<QueueOptions> = {}): Queue<HitBatchJob> =>
+  new Queue<HitBatchJob>(QUEUES.hits, { connection, prefix, defaultJobOptions: HIT_JOB_OPTIONS, ...options });
+
+export const createMaintenanceQueue = (connection: Redis, prefix: string): Queue =>
+  new Queue(QUEUES.maintenance, {
+    connection,
+    prefix,
+    defaultJobOptions: {
+      attempts: 3,
+      backoff: { type: "exponential", delay: 1000, jitter: 0.5 },
+      removeOnComplete: 100,
+      removeOnFail: 100,
+    },
+  });

@@ -1,0 +1,30 @@
+import { readFileSync } from "node:fs";
+import type { Redis } from "ioredis";
+
+const lua = (name: string): string => readFileSync(new URL(`../lua/${name}.lua`, import.meta.url), "utf8");
+
+const SCRIPTS = {
+  countHits: { numberOfKeys: 3, lua: lua("count-hits") },
+  uncountHits: { numberOfKeys: 3, lua: lua("uncount-hits") },
+  rankRange: { lua: lua("rank-range") },
+  raiseCounter: { numberOfKeys: 4, lua: lua("raise-counter") },
+  raiseRank: { numberOfKeys: 2, lua: lua("raise-rank") },
+} as const;
+
+type Arg = string | number;
+
+/** The service's Lua scripts as typed commands (EVALSHA, reloaded by ioredis after a flush). */
+export interface ScriptCommands {
+  countHits(k1: string, k2: string, k3: string, ...argv: Arg[]): Promise<Array<string | number>>;
+  uncountHits(k1: string, k2: string, k3: string, ...argv: Arg[]): Promise<number>;
+  rankRange(numKeys: number, ...keysAndArgs: Arg[]): Promise<string[]>;
+  raiseCounter(k1: string, k2: string, k3: string, k4: string, ...argv: Arg[]): Promise<number>;
+  raiseRank(k1: string, k2: string, ...argv: Arg[]): Promise<number>;
+}
+
+export const withScripts = (redis: Redis): Redis & ScriptCommands => {
+  for (const [name, definition] of Object.entries(SCRIPTS)) {
+    if (!(name in redis)) redis.defineCommand(name, definition);
+  }
+  return redis as Redis & ScriptCommands;
+};

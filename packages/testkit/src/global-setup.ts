@@ -1,0 +1,23 @@
+import { createDb, ensureDatabase, migrateToLatest } from "@usage/db";
+import type { TestProject } from "vitest/node";
+import { databaseUrl, TEST_DATABASE_URL, uniqueSuffix } from "./env.ts";
+import { adminQuery } from "./pg-admin.ts";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    templateDatabase: string;
+  }
+}
+
+/** Migrates one template database per run; every test file clones it (a cheap file copy). */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const template = `usage_tpl_${uniqueSuffix()}`;
+  await ensureDatabase(databaseUrl(template));
+  const db = createDb(databaseUrl(template), { max: 1 });
+  await migrateToLatest(db);
+  await db.destroy();
+  project.provide("templateDatabase", template);
+  return async () => {
+    await adminQuery(TEST_DATABASE_URL, `DROP DATABASE IF EXISTS "${template}" WITH (FORCE)`);
+  };
+}

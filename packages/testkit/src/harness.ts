@@ -1,0 +1,71 @@
+import { type Config, createLogger, parseConfig } from "@usage/core";
+import { createDb, type Db } from "@usage/db";
+import { Redis } from "ioredis";
+import { inject } from "vitest";
+import { databaseUrl, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueSuffix } from "./env.ts";
+import { adminQuery } from "./pg-admin.ts";
+
+export const ADMIN_KEY = "test-admin-key-0123456789abcdef";
+
+export interface TestEnv {
+  config: Readonly<Config>;
+  /** The env the config was parsed from, for spawning processes with the same settings. */
+  env: Record<string, string>;
+  db: Db;
+  redis: Redis;
+  cleanup(): Promise<void>;
+}
+
+/**
+ * A database cloned from the migrated template and a Redis key prefix, both private to the
+ * calling test file, removed by cleanup().
+ */
+export const createTestEnv = async (overrides: Record<string, string> = {}): Promise<TestEnv> => {
+  const suffix = uniqueSuffix();
+  const name = `usage_t_${suffix}`;
+  await adminQuery(TEST_DATABASE_URL, `CREATE DATABASE "${name}" TEMPLATE "${inject("templateDatabase")}"`);
+  const env: Record<string, string> = {
+    NODE_ENV: "test",
+    LOG_LEVEL: "silent",
+    DATABASE_URL: databaseUrl(name),
+    REDIS_URL: TEST_REDIS_URL,
+    REDIS_PREFIX: `t_${suffix}`,
+    ADMIN_API_KEY: ADMIN_KEY,
+    WORKER_METRICS_PORT: "0",
+    ...overrides,
+  };
+  const config = parseConfig(env);
+  const db = createDb(config.databaseUrl, { max: 4 });
+  const redis = new Redis(config.redisUrl);
+  return {
+    config,
+    env,
+    db,
+    redis,
+    async cleanup() {
+      await db.destroy();
+      const stream = redis.scanStream({ match: `${config.redisPrefix}:*`, count: 1000 });
+      for await (const keys of stream as AsyncIterable<string[]>) if (keys.length > 0) await redis.unlink(...keys);
+      redis.disconnect();
+      await adminQuery(TEST_DATABASE_URL, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    },
+  };
+};
+
+export const silentLogger = () => createLogger("test", "silent");
+
+/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
+export const eventually = async <T>(check: () => Promise<T | undefined>, timeoutMs = 10_000, what = "condition"): Promise<T> => {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ""}`);
+};

@@ -1,0 +1,3 @@
+export * from "./env.ts";
+export * from "./harness.ts";
+export * from "./pg-admin.ts";
