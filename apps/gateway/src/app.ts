@@ -72,6 +72,8 @@ export const buildApp = async (config: Readonly<Config>, { logger }: AppOptions)
   await app.register(dbPlugin, { config });
   await app.register(redisPlugin, { config });
   await app.register(queuePlugin, { config });
+  // Swagger first: it documents only the routes registered after it.
+  await app.register(docsPlugin);
   await app.register(metricsPlugin);
   await app.register(helmet, { hsts: config.tlsCertFile !== undefined });
   await app.register(rateLimit, {
@@ -85,7 +87,6 @@ export const buildApp = async (config: Readonly<Config>, { logger }: AppOptions)
         retryAfter: Math.ceil(context.ttl / 1000),
       }),
   });
-  await app.register(docsPlugin);
 
   // Services.
   const directory = createClientDirectory(app.db);

@@ -1,5 +1,5 @@
 import type { Config } from "@usage/core";
-import { createHitQueue, createKeys, createRedis, type HitBatchJob } from "@usage/store";
+import { createHitQueue, createKeys, createRedis, type HitBatchJob, waitReady } from "@usage/store";
 import type { Queue } from "bullmq";
 import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
@@ -17,6 +17,7 @@ declare module "fastify" {
 export const queuePlugin = fp(
   async (app: FastifyInstance, { config }: { config: Config }) => {
     const connection = createRedis(config.redisUrl, "command", { enableAutoPipelining: false });
+    await waitReady(connection).catch(() => {});
     const queue = createHitQueue(connection, createKeys(config.redisPrefix).queuePrefix);
     queue.on("error", (error) => app.log.warn({ err: error }, "hit queue error"));
     app.decorate("hitQueue", queue);

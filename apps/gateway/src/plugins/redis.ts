@@ -1,5 +1,5 @@
 import type { Config } from "@usage/core";
-import { type Counters, createCounters, createKeys, createRedis, type Keys, type Redis } from "@usage/store";
+import { type Counters, createCounters, createKeys, createRedis, type Keys, type Redis, waitReady } from "@usage/store";
 import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
 
@@ -15,6 +15,8 @@ declare module "fastify" {
 export const redisPlugin = fp(
   async (app: FastifyInstance, { config }: { config: Config }) => {
     const redis = createRedis(config.redisUrl, "command");
+    // Start degraded rather than not at all: ingest falls back while Redis is away.
+    await waitReady(redis).catch((error: unknown) => app.log.warn({ err: error }, "redis not reachable at start"));
     const keys = createKeys(config.redisPrefix);
     app.decorate("redis", redis);
     app.decorate("keys", keys);
