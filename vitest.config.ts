@@ -10,7 +10,7 @@ const shared = {
 export default defineConfig({
   test: {
     projects: [
-      { test: { ...shared, name: "main", include: ["apps/*/test/**/*.test.ts", "packages/*/test/**/*.test.ts"] } },
+      { test: { ...shared, name: "main", include: ["apps/*/test/**/*.test.ts", "packages/*/test/**/*.test.ts", "test/e2e/**/*.test.ts"] } },
       { test: { ...shared, name: "faults", include: ["test/faults/**/*.test.ts"], fileParallelism: false, testTimeout: 600_000 } },
     ],
   },

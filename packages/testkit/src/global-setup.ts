@@ -2,12 +2,7 @@ import { createDb, ensureDatabase, migrateToLatest } from "@usage/db";
 import type { TestProject } from "vitest/node";
 import { databaseUrl, TEST_DATABASE_URL, uniqueSuffix } from "./env.ts";
 import { adminQuery } from "./pg-admin.ts";
-
-declare module "vitest" {
-  export interface ProvidedContext {
-    templateDatabase: string;
-  }
-}
+import "./provided.ts";
 
 /** Migrates one template database per run; every test file clones it (a cheap file copy). */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {

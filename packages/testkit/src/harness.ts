@@ -4,6 +4,7 @@ import { Redis } from "ioredis";
 import { inject } from "vitest";
 import { databaseUrl, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueSuffix } from "./env.ts";
 import { adminQuery } from "./pg-admin.ts";
+import "./provided.ts";
 
 export const ADMIN_KEY = "test-admin-key-0123456789abcdef";
 

@@ -1,0 +1,57 @@
+import { randomUUID } from "node:crypto";
+import { createHitQueue, createKeys, type HitBatchJob, type WireHit } from "@usage/store";
+import { createTestEnv, silentLogger, type TestEnv } from "@usage/testkit";
+import type { Queue } from "bullmq";
+import { sql } from "kysely";
+import { startWorker, type WorkerRuntime } from "../src/runtime.ts";
+
+export interface WorkerHarness extends TestEnv {
+  queue: Queue<HitBatchJob>;
+  worker: WorkerRuntime;
+  close(): Promise<void>;
+}
+
+/** A real worker on a private database, Redis prefix and queue. */
+export const startTestWorker = async (overrides: Record<string, string> = {}): Promise<WorkerHarness> => {
+  const env = await createTestEnv(overrides);
+  const queue = createHitQueue(env.redis, createKeys(env.config.redisPrefix).queuePrefix);
+  const worker = await startWorker(env.config, silentLogger());
+  return {
+    ...env,
+    queue,
+    worker,
+    async close() {
+      await worker.close();
+      await queue.close();
+      await env.cleanup();
+    },
+  };
+};
+
+export const clientId = (): string => randomUUID();
+
+export const wireHit = (client: string, overrides: Partial<{ id: string; ts: number; ip: string; endpoint: string }> = {}): WireHit => [
+  client,
+  overrides.id ?? randomUUID(),
+  overrides.ts ?? Date.now(),
+  Date.now(),
+  overrides.ip ?? "192.0.2.1",
+  "GET",
+  200,
+  overrides.endpoint ?? "/v1/x",
+];
+
+export const rawCount = async (env: TestEnv, client: string): Promise<number> => {
+  const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM hits WHERE client_id = ${client}`.execute(env.db);
+  return rows[0]?.n ?? 0;
+};
+
+/** Rollup rows that disagree with a count of the raw hits (should always be none). */
+export const rollupMismatches = async (env: TestEnv): Promise<number> => {
+  const { rows } = await sql<{ n: number }>`
+    SELECT count(*)::int AS n FROM (
+      SELECT client_id, (ts AT TIME ZONE 'UTC')::date AS day, count(*) AS total FROM hits GROUP BY 1, 2
+    ) raw FULL JOIN usage_daily u USING (client_id, day)
+    WHERE raw.total IS DISTINCT FROM u.total`.execute(env.db);
+  return rows[0]?.n ?? 0;
+};

@@ -1,0 +1,106 @@
+import { randomUUID } from "node:crypto";
+import { eventually } from "@usage/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { clientId, rawCount, rollupMismatches, startTestWorker, type WorkerHarness, wireHit } from "./helper.ts";
+
+describe("hit worker on a real queue and database", () => {
+  let h: WorkerHarness;
+  beforeAll(async () => {
+    h = await startTestWorker();
+  });
+  afterAll(async () => h.close());
+
+  const drained = async () =>
+    eventually(
+      async () => {
+        const counts = await h.queue.getJobCounts("waiting", "active", "delayed", "prioritized");
+        return Object.values(counts).every((n) => n === 0) ? true : undefined;
+      },
+      15_000,
+      "queue drained",
+    );
+
+  it("stores a job's hits and adds them to the daily and hourly rollups", async () => {
+    const client = clientId();
+    const hits = Array.from({ length: 50 }, () => wireHit(client));
+    await h.queue.add("hit-batch", { v: 1, hits });
+    await eventually(async () => ((await rawCount(h, client)) === 50 ? true : undefined), 10_000, "50 hits stored");
+    const daily = await h.db.selectFrom("usage_daily").select(["day", "total"]).where("client_id", "=", client).execute();
+    expect(daily).toEqual([{ day: new Date().toISOString().slice(0, 10), total: 50 }]);
+    const hourly = await h.db
+      .selectFrom("usage_hourly")
+      .select((eb) => eb.fn.sum<number>("total").as("total"))
+      .where("client_id", "=", client)
+      .executeTakeFirst();
+    expect(Number(hourly?.total)).toBe(50);
+  });
+
+  it("counts a hit once however often its job is delivered (idempotent on client, id, time)", async () => {
+    const client = clientId();
+    const hits = Array.from({ length: 20 }, () => wireHit(client));
+    for (let i = 0; i < 3; i++) await h.queue.add("hit-batch", { v: 1, hits });
+    await h.queue.add("hit-batch", { v: 1, hits: [...hits.slice(0, 5), wireHit(client)] });
+    await drained();
+    expect(await rawCount(h, client)).toBe(21);
+    const daily = await h.db.selectFrom("usage_daily").select("total").where("client_id", "=", client).executeTakeFirstOrThrow();
+    expect(daily.total).toBe(21);
+    expect(await rollupMismatches(h)).toBe(0);
+  });
+
+  it("files hits under their own UTC day, including late ones", async () => {
+    const client = clientId();
+    const threeDaysAgo = Date.now() - 3 * 86_400_000;
+    await h.queue.add("hit-batch", { v: 1, hits: [wireHit(client, { ts: threeDaysAgo }), wireHit(client)] });
+    await eventually(async () => ((await rawCount(h, client)) === 2 ? true : undefined));
+    const days = await h.db.selectFrom("usage_daily").select(["day", "total"]).where("client_id", "=", client).orderBy("day").execute();
+    expect(days).toEqual([
+      { day: new Date(threeDaysAgo).toISOString().slice(0, 10), total: 1 },
+      { day: new Date().toISOString().slice(0, 10), total: 1 },
+    ]);
+  });
+
+  it("publishes one usage change per touched client-day after commit", async () => {
+    const subscriber = h.redis.duplicate();
+    const messages: unknown[] = [];
+    const channel = `${h.config.redisPrefix}:usage-updated`;
+    await subscriber.subscribe(channel);
+    subscriber.on("message", (_channel, message) => messages.push(...JSON.parse(message)));
+    const client = clientId();
+    await h.queue.add("hit-batch", { v: 1, hits: [wireHit(client), wireHit(client), wireHit(client)] });
+    const event = await eventually(async () => messages.find((m) => (m as { client_id: string }).client_id === client));
+    expect(event).toEqual({ client_id: client, date: new Date().toISOString().slice(0, 10), delta: 3, total_requests: 3 });
+    subscriber.disconnect();
+  });
+
+  it("fails a poison payload at once instead of retrying it", async () => {
+    const job = await h.queue.add("hit-batch", { v: 1, hits: [["not-a-uuid"]] } as never);
+    const state = await eventually(async () => {
+      const s = await job.getState();
+      return s === "failed" ? s : undefined;
+    });
+    expect(state).toBe("failed");
+    const failed = await h.queue.getJob(job.id as string);
+    expect(failed?.attemptsMade).toBe(1);
+    expect(failed?.failedReason).toContain("invalid hit-batch payload");
+  });
+
+  it("sets one bad row aside in rejected_hits and stores the rest of its batch", async () => {
+    const client = clientId();
+    const good = Array.from({ length: 9 }, () => wireHit(client));
+    // Valid for the payload schema, refused by Postgres' inet type.
+    const bad = wireHit(client, { ip: "999.1.1.1" });
+    await h.queue.add("hit-batch", { v: 1, hits: [...good.slice(0, 4), bad, ...good.slice(4)] });
+    await eventually(async () => ((await rawCount(h, client)) === 9 ? true : undefined), 10_000, "good hits stored");
+    const rejected = await h.db.selectFrom("rejected_hits").select(["reason", "hit"]).execute();
+    expect(rejected.some((r) => JSON.stringify(r.hit).includes(bad[1]))).toBe(true);
+    expect(await rollupMismatches(h)).toBe(0);
+  });
+
+  it("keeps hostile strings verbatim", async () => {
+    const client = clientId();
+    const endpoint = `/'; DROP TABLE hits; -- ${randomUUID()} "\\☃`;
+    await h.queue.add("hit-batch", { v: 1, hits: [wireHit(client, { endpoint })] });
+    const row = await eventually(() => h.db.selectFrom("hits").select("endpoint").where("client_id", "=", client).executeTakeFirst());
+    expect(row.endpoint).toBe(endpoint);
+  });
+});

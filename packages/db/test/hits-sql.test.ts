@@ -1,0 +1,61 @@
+import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler } from "kysely";
+import { describe, expect, it } from "vitest";
+import { insertHitsQuery } from "../src/hits.ts";
+import type { Database } from "../src/schema.ts";
+import { dailyTotalsForClients, rankClientsByDays, topClientsSince } from "../src/usage.ts";
+
+/** A Kysely that compiles for Postgres and records each statement instead of running it. */
+const recorder = () => {
+  const statements: string[] = [];
+  const db = new Kysely<Database>({
+    dialect: {
+      createAdapter: () => new PostgresAdapter(),
+      createDriver: () => new DummyDriver(),
+      createIntrospector: (inner) => new PostgresIntrospector(inner),
+      createQueryCompiler: () => new PostgresQueryCompiler(),
+    },
+    log: (event) => void statements.push(event.query.sql),
+  });
+  return { db, statements };
+};
+
+/** The hot statements as compiled SQL: a change to them shows up in review. */
+describe("hot query snapshots", () => {
+  it("insertHitsQuery: one statement, hits then rollups, input sorted by client", () => {
+    const { db } = recorder();
+    const query = insertHitsQuery(db, [
+      {
+        clientId: "b0000000-0000-4000-8000-000000000000",
+        id: "00000000-0000-4000-8000-000000000001",
+        ts: 1,
+        receivedAt: 2,
+        ip: "192.0.2.1",
+        method: "GET",
+        status: 200,
+        endpoint: "/b",
+      },
+      {
+        clientId: "a0000000-0000-4000-8000-000000000000",
+        id: "00000000-0000-4000-8000-000000000002",
+        ts: 3,
+        receivedAt: 4,
+        ip: "::1",
+        method: null,
+        status: null,
+        endpoint: "/a",
+      },
+    ]);
+    expect(query.sql).toMatchSnapshot();
+    expect(query.parameters[0]).toEqual(["a0000000-0000-4000-8000-000000000000", "b0000000-0000-4000-8000-000000000000"]);
+  });
+
+  it("usage reads touch the rollups only, never the raw hits", async () => {
+    const { db, statements } = recorder();
+    await dailyTotalsForClients(db, ["a0000000-0000-4000-8000-000000000000"], "2026-11-16", "2026-11-22");
+    await rankClientsByDays(db, "2026-11-16", "2026-11-22", 10, { total: 5, clientId: "a0000000-0000-4000-8000-000000000000" });
+    await topClientsSince(db, 0, 3);
+    expect(statements).toHaveLength(3);
+    expect(statements).toMatchSnapshot();
+    for (const statement of statements) expect(statement).not.toMatch(/\bhits\b/);
+  });
+});

@@ -1,0 +1,8 @@
+/** What the global setup hands to every test file. */
+declare module "vitest" {
+  export interface ProvidedContext {
+    templateDatabase: string;
+  }
+}
+
+export {};
