@@ -1,60 +1,31 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { createServer } from "node:net";
 import { ADMIN_KEY, createTestEnv, eventually, type TestEnv } from "@usage/testkit";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
-
-const spawnApp = (script: string, env: Record<string, string>): ChildProcess =>
-  spawn(process.execPath, [script], { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "inherit"] });
-
-const exited = (child: ChildProcess): Promise<number | null> =>
-  child.exitCode !== null ? Promise.resolve(child.exitCode) : new Promise((resolve) => child.once("exit", (code) => resolve(code)));
+import { type AppProcess, call as callApi, spawnGateway, spawnWorker } from "./processes.ts";
 
 /** The gateway and the worker as separate processes, driven over HTTP like a real client. */
 describe("end to end: gateway and worker processes", () => {
   let env: TestEnv;
-  let gateway: ChildProcess;
-  let worker: ChildProcess;
-  let base: string;
+  let gateway: AppProcess;
+  let worker: Omit<AppProcess, "base">;
 
   beforeAll(async () => {
-    env = await createTestEnv({ RATE_LIMIT_PER_HOUR: "100000" });
-    const port = await freePort();
-    const settings = { ...env.env, PORT: String(port), LOG_LEVEL: "warn" };
-    gateway = spawnApp("apps/gateway/src/server.ts", settings);
-    worker = spawnApp("apps/worker/src/main.ts", settings);
-    base = `http://127.0.0.1:${port}`;
-    await eventually(async () => ((await fetch(`${base}/health/ready`)).ok ? true : undefined), 20_000, "gateway ready");
+    env = await createTestEnv({ RATE_LIMIT_PER_HOUR: "100000", LOG_LEVEL: "warn" });
+    gateway = await spawnGateway(env.env);
+    worker = spawnWorker(env.env);
+    await eventually(async () => ((await fetch(`${gateway.base}/health/ready`)).ok ? true : undefined), 20_000, "gateway ready");
   });
 
   afterAll(async () => {
-    gateway?.kill("SIGTERM");
-    worker?.kill("SIGTERM");
-    await Promise.all([gateway && exited(gateway), worker && exited(worker)]);
+    gateway?.child.kill("SIGTERM");
+    worker?.child.kill("SIGTERM");
+    await Promise.all([gateway?.exited, worker?.exited]);
     await env?.cleanup();
   });
 
-  const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
-    const response = await fetch(`${base}${path}`, {
-      method,
-      headers: { ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return {
-      status: response.status,
-      headers: response.headers,
-      body: (await response.json()) as Record<string, unknown> & { data?: unknown[] },
-    };
-  };
+  const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+    callApi(gateway.base, method, path, body, headers);
 
   it("registers, ingests single, batched, late and duplicate hits, and reads exact figures", async () => {
     const registered = await call("POST", "/api/register", { name: "E2E", email: `e2e-${randomUUID()}@example.com` });
@@ -116,9 +87,9 @@ describe("end to end: gateway and worker processes", () => {
   });
 
   it("stops both processes gracefully on SIGTERM with exit code 0", async () => {
-    gateway.kill("SIGTERM");
-    worker.kill("SIGTERM");
-    expect(await exited(gateway)).toBe(0);
-    expect(await exited(worker)).toBe(0);
+    gateway.child.kill("SIGTERM");
+    worker.child.kill("SIGTERM");
+    expect(await gateway.exited).toBe(0);
+    expect(await worker.exited).toBe(0);
   });
 });

@@ -6,7 +6,9 @@ import { isIP } from "node:net";
 import helmet from "@fastify/helmet";
 import rateLimit from "@fastify/rate-limit";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import websocket from "@fastify/websocket";
 import { AppError, type Config, createEmailCipher, type Logger } from "@usage/core";
+import { createRedis } from "@usage/store";
 import type { Ajv } from "ajv";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import { authPlugin } from "./plugins/auth.ts";
@@ -19,11 +21,15 @@ import { redisPlugin } from "./plugins/redis.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { logsRoutes } from "./routes/logs.ts";
 import { registerRoute } from "./routes/register.ts";
+import { streamRoute } from "./routes/stream.ts";
 import { tokenRoute } from "./routes/token.ts";
 import { usageRoutes } from "./routes/usage.ts";
 import { HitBatcher } from "./services/batcher.ts";
 import { createClientDirectory } from "./services/client-directory.ts";
 import { createIngest } from "./services/ingest.ts";
+import { createReadCache } from "./services/read-cache.ts";
+import { createTopList } from "./services/top-list.ts";
+import { UsageHub } from "./services/usage-hub.ts";
 import { createUsageReads } from "./services/usage-reads.ts";
 
 export interface AppOptions {
@@ -39,6 +45,9 @@ const httpsServer =
   (certFile: string, keyFile: string) =>
   (handler: (request: IncomingMessage, response: ServerResponse) => void): Server =>
     createHttpsServer({ cert: readFileSync(certFile), key: readFileSync(keyFile) }, handler);
+
+/** Most active clients whose caches are filled at start. */
+const WARM_CLIENTS = 200;
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
@@ -108,13 +117,22 @@ export const buildApp = async (config: Readonly<Config>, { logger }: AppOptions)
     defaultLimit: config.rateLimitPerHour,
     maxEventAgeDays: config.maxEventAgeDays,
   });
-  const reads = createUsageReads({
-    redis: app.redis,
-    keys: app.keys,
-    counters: app.counters,
-    db: app.db,
-    directory,
-    onCache: (result, source) => app.metrics.cache.inc({ result, source }),
+  const cache = createReadCache(app.redis, app.counters, (result, source) => app.metrics.cache.inc({ result, source }));
+  const topList = createTopList({ redis: app.redis, keys: app.keys, counters: app.counters, db: app.db, directory, cache, log: logger });
+  const reads = createUsageReads({ keys: app.keys, counters: app.counters, db: app.db, directory, cache, topList });
+  topList.startPrefetch();
+  app.addHook("onClose", async () => topList.stop());
+  // Hot clients' keys, names and daily answers are cached before the first request needs them.
+  app.addHook("onReady", async () => {
+    await reads.warm(WARM_CLIENTS).catch((error: unknown) => logger.warn({ err: error }, "cache warm-up skipped"));
+  });
+
+  await app.register(websocket, { options: { maxPayload: 4096 } });
+  const subscriber = createRedis(config.redisUrl, "blocking");
+  const hub = new UsageHub(subscriber, app.keys.updatesChannel, logger);
+  await hub.start().catch((error: unknown) => app.log.warn({ err: error }, "usage stream subscription pending"));
+  app.addHook("onClose", async () => {
+    await subscriber.quit().catch(() => subscriber.disconnect());
   });
 
   // Routes.
@@ -125,6 +143,7 @@ export const buildApp = async (config: Readonly<Config>, { logger }: AppOptions)
       await api.register(tokenRoute);
       await api.register(logsRoutes, { ingest, defaultLimit: config.rateLimitPerHour });
       await api.register(usageRoutes, { reads });
+      await api.register(streamRoute, { hub, db: app.db });
     },
     { prefix: "/api" },
   );

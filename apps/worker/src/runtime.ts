@@ -12,7 +12,14 @@ export interface WorkerRuntime {
 }
 
 /** Starts the hit consumer, the maintenance consumer and the schedulers. */
-export const startWorker = async (config: Readonly<Config>, log: Logger): Promise<WorkerRuntime> => {
+/** Rejects if `promise` has not settled within `ms`. */
+const bounded = <T>(promise: Promise<T>, ms: number): Promise<T> =>
+  new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    promise.then(resolve, reject).finally(() => clearTimeout(timer));
+  });
+
+export const startWorker = async (config: Readonly<Config>, log: Logger, closeTimeoutMs = 10_000): Promise<WorkerRuntime> => {
   const keys = createKeys(config.redisPrefix);
   const db = createDb(config.databaseUrl, { max: config.workerConcurrency + 2, applicationName: "usage-worker" });
   const blocking = createRedis(config.redisUrl, "blocking");
@@ -54,13 +61,25 @@ export const startWorker = async (config: Readonly<Config>, log: Logger): Promis
   return {
     close() {
       closing ??= (async () => {
+        const closeWorkers = async (): Promise<void> => {
+          const closing = Promise.all([hitWorker.close(), maintenanceWorker.close()]);
+          try {
+            await bounded(closing, closeTimeoutMs);
+          } catch {
+            log.warn({ closeTimeoutMs }, "workers did not close in time; dropping their connections");
+            blocking.disconnect();
+            commands.disconnect();
+            await bounded(closing, closeTimeoutMs);
+          }
+        };
         const steps: Array<() => Promise<unknown>> = [
-          () => hitWorker.close(),
-          () => maintenanceWorker.close(),
+          // Graceful first (the in-flight batch commits); if Redis is gone, connections are
+          // dropped, which is safe: a job whose lock lapses is redelivered and stored idempotently.
+          () => closeWorkers(),
           () => maintenanceQueue.close(),
           () => new Promise((resolve) => (metricsServer ? metricsServer.close(resolve) : resolve(undefined))),
-          () => commands.quit(),
-          () => blocking.quit(),
+          () => bounded(commands.quit(), closeTimeoutMs).catch(() => commands.disconnect()),
+          () => bounded(blocking.quit(), closeTimeoutMs).catch(() => blocking.disconnect()),
           () => db.destroy(),
         ];
         for (const step of steps) {

@@ -47,3 +47,10 @@ export const UsageUpdated = Type.Object({
   total_requests: Type.Integer(),
 });
 export type UsageUpdated = Static<typeof UsageUpdated>;
+
+export const UsageSnapshot = Type.Object({
+  type: Type.Literal("usage.snapshot"),
+  date: Day,
+  data: Type.Array(Type.Object({ client_id: Uuid, total_requests: Type.Integer() })),
+});
+export type UsageSnapshot = Static<typeof UsageSnapshot>;

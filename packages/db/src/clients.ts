@@ -33,3 +33,16 @@ export const revokeClient = async (db: Db, clientId: string): Promise<boolean> =
   const result = await db.updateTable("clients").set({ revoked_at: new Date() }).where("client_id", "=", clientId).executeTakeFirst();
   return result.numUpdatedRows > 0n;
 };
+
+/** Identities with their key digests, to pre-fill a gateway's key cache at start. */
+export const findClientKeysByIds = async (
+  db: Db,
+  clientIds: readonly string[],
+): Promise<Array<ClientIdentity & { api_key_digest: Buffer }>> =>
+  clientIds.length === 0
+    ? []
+    : db
+        .selectFrom("clients")
+        .select([...IDENTITY, "api_key_digest"])
+        .where("client_id", "in", clientIds)
+        .execute();

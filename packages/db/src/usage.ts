@@ -77,3 +77,9 @@ export const hourlyRollupsSince = async (db: Db, fromMs: number): Promise<Array<
   const rows = await db.selectFrom("usage_hourly").select(["client_id", "hour", "total"]).where("hour", ">=", new Date(fromMs)).execute();
   return rows.map((row) => ({ clientId: row.client_id, hour: row.hour.getTime(), total: row.total }));
 };
+
+/** Every client's committed total for one day (the stream's admin snapshot). */
+export const dailyTotalsOfDay = async (db: Db, day: string): Promise<Array<{ clientId: string; total: number }>> => {
+  const rows = await db.selectFrom("usage_daily").select(["client_id", "total"]).where("day", "=", day).orderBy("total", "desc").execute();
+  return rows.map((row) => ({ clientId: row.client_id, total: row.total }));
+};

@@ -9,6 +9,7 @@ const SCRIPTS = {
   rankRange: { lua: lua("rank-range") },
   raiseCounter: { numberOfKeys: 4, lua: lua("raise-counter") },
   raiseRank: { numberOfKeys: 2, lua: lua("raise-rank") },
+  storeIfNewer: { numberOfKeys: 1, lua: lua("store-if-newer") },
 } as const;
 
 type Arg = string | number;
@@ -20,6 +21,7 @@ export interface ScriptCommands {
   rankRange(numKeys: number, ...keysAndArgs: Arg[]): Promise<string[]>;
   raiseCounter(k1: string, k2: string, k3: string, k4: string, ...argv: Arg[]): Promise<number>;
   raiseRank(k1: string, k2: string, ...argv: Arg[]): Promise<number>;
+  storeIfNewer(key: string, version: number, computedAtMs: number, body: string, ttlSeconds: number): Promise<[string, string, string]>;
 }
 
 export const withScripts = (redis: Redis): Redis & ScriptCommands => {

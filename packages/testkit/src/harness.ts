@@ -38,6 +38,7 @@ export const createTestEnv = async (overrides: Record<string, string> = {}): Pro
   const config = parseConfig(env);
   const db = createDb(config.databaseUrl, { max: 4 });
   const redis = new Redis(config.redisUrl);
+  redis.on("error", () => {});
   return {
     config,
     env,

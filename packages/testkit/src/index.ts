@@ -1,3 +1,5 @@
 export * from "./env.ts";
 export * from "./harness.ts";
 export * from "./pg-admin.ts";
+export * from "./redis-server.ts";
+export * from "./tcp-proxy.ts";

@@ -1,5 +1,5 @@
 import { apiKeyDigest } from "@usage/core";
-import { type ClientIdentity, type Db, findClientById, findClientByKeyDigest, findClientsByIds } from "@usage/db";
+import { type ClientIdentity, type Db, findClientById, findClientByKeyDigest, findClientKeysByIds, findClientsByIds } from "@usage/db";
 import { LRUCache } from "lru-cache";
 
 /**
@@ -12,6 +12,8 @@ export interface ClientDirectory {
   /** Names for many ids at once (one query for those not cached). */
   names(clientIds: readonly string[]): Promise<Map<string, string>>;
   forget(clientId: string): void;
+  /** Pre-fills both caches for these clients (the most active ones, at start). */
+  warm(clientIds: readonly string[]): Promise<void>;
 }
 
 const TTL_MS = 60_000;
@@ -70,6 +72,12 @@ export const createClientDirectory = (db: Db, max = 100_000): ClientDirectory =>
     },
     forget(clientId) {
       byId.delete(clientId);
+    },
+    async warm(clientIds) {
+      for (const { api_key_digest, ...client } of await findClientKeysByIds(db, clientIds)) {
+        byDigest.set(api_key_digest.toString("base64"), { client });
+        remember(client);
+      }
     },
   };
 };

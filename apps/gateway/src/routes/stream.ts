@@ -1,0 +1,103 @@
+import type { WebSocket } from "@fastify/websocket";
+import { type UsageSnapshot, UsageSnapshot as UsageSnapshotSchema, UsageUpdated } from "@usage/contract";
+import { AppError, utcDay } from "@usage/core";
+import { type Db, dailyTotalsForClients, dailyTotalsOfDay } from "@usage/db";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { Principal } from "../plugins/auth.ts";
+import type { UsageHub } from "../services/usage-hub.ts";
+
+/** Close codes: 4401/4403 mirror HTTP 401/403; 1013 asks a slow reader to come back later. */
+export const CLOSE = { unauthorized: 4401, forbidden: 4403, tooSlow: 1013, goingAway: 1001 } as const;
+
+/** A socket whose unsent backlog passes this is dropped rather than buffered without bound. */
+const MAX_BUFFERED_BYTES = 1024 * 1024;
+const PING_INTERVAL_MS = 30_000;
+
+export interface StreamOptions {
+  hub: UsageHub;
+  db: Db;
+}
+
+const tokenOf = (request: FastifyRequest): string | undefined => {
+  const query = request.query as { token?: unknown };
+  if (typeof query.token === "string" && query.token !== "") return query.token;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? "");
+  return match?.[1];
+};
+
+/** The current day's committed totals this principal may see. */
+const snapshot = async (db: Db, principal: Principal): Promise<UsageSnapshot> => {
+  const date = utcDay(Date.now());
+  const rows = principal.role === "admin" ? await dailyTotalsOfDay(db, date) : await dailyTotalsForClients(db, [principal.sub], date, date);
+  const data = rows.map((row) => ({ client_id: row.clientId, total_requests: row.total }));
+  if (principal.role === "client" && data.length === 0) data.push({ client_id: principal.sub, total_requests: 0 });
+  return { type: "usage.snapshot", date, data };
+};
+
+/**
+ * GET /api/usage/stream (WebSocket). Auth by `?token=` or the authorization header; a bad
+ * token closes with 4401. First message: a snapshot of the current day (pub/sub is
+ * at-most-once, so a (re)connecting dashboard starts from the truth), then `usage.updated`
+ * for every committed change it may see.
+ */
+export const streamRoute = async (app: FastifyInstance, { hub, db }: StreamOptions): Promise<void> => {
+  app.get(
+    "/usage/stream",
+    {
+      websocket: true,
+      schema: {
+        tags: ["usage"],
+        summary: "WebSocket: usage.snapshot on connect, then usage.updated after each committed batch",
+        description: `Messages: ${JSON.stringify(UsageSnapshotSchema)} then ${JSON.stringify(UsageUpdated)}. Close 4401: bad or missing token; 4403: admin outside the allowlist; 1013: too slow.`,
+        hide: false,
+      },
+    },
+    async (socket: WebSocket, request: FastifyRequest) => {
+      let principal: Principal;
+      try {
+        const token = tokenOf(request);
+        if (token === undefined) throw new AppError("UNAUTHORIZED", "missing token");
+        principal = app.auth.verify(token);
+      } catch {
+        socket.close(CLOSE.unauthorized, "unauthorized");
+        return;
+      }
+      try {
+        if (principal.role === "admin") app.auth.assertAdminIp(request);
+      } catch {
+        socket.close(CLOSE.forbidden, "forbidden");
+        return;
+      }
+
+      const send = (text: string): void => {
+        if (socket.readyState !== socket.OPEN) return;
+        if (socket.bufferedAmount > MAX_BUFFERED_BYTES) {
+          socket.close(CLOSE.tooSlow, "too slow");
+          return;
+        }
+        socket.send(text);
+      };
+      // Subscribe before reading the snapshot, so no change falls between the two.
+      const remove = hub.add({ clientId: principal.role === "admin" ? null : principal.sub, send });
+      let alive = true;
+      const ping = setInterval(() => {
+        if (!alive) socket.terminate();
+        alive = false;
+        socket.ping();
+      }, PING_INTERVAL_MS);
+      socket.on("pong", () => {
+        alive = true;
+      });
+      socket.on("close", () => {
+        clearInterval(ping);
+        remove();
+      });
+      socket.on("error", () => socket.terminate());
+      try {
+        send(JSON.stringify(await snapshot(db, principal)));
+      } catch (error) {
+        request.log.warn({ err: error }, "stream snapshot failed");
+      }
+    },
+  );
+};

@@ -1,0 +1,98 @@
+import { type UsageUpdated, UsageUpdated as UsageUpdatedSchema } from "@usage/contract";
+import type { Logger } from "@usage/core";
+import type { Redis } from "ioredis";
+import { Compile } from "typebox/compile";
+
+/** Something that can receive stream messages: a WebSocket, seen through what the hub needs. */
+export interface Subscriber {
+  /** Client id this subscriber may see, or null for an admin (sees every client). */
+  readonly clientId: string | null;
+  send(message: string): void;
+}
+
+const isEvent = Compile(UsageUpdatedSchema);
+
+/**
+ * Relays the worker's committed usage changes (Redis pub/sub) to the subscribers of this
+ * gateway that may see them: the client itself and admins. One Redis subscription per
+ * gateway, whatever the number of sockets.
+ */
+export class UsageHub {
+  readonly #byClient = new Map<string, Set<Subscriber>>();
+  readonly #admins = new Set<Subscriber>();
+  readonly #subscriber: Redis;
+  readonly #channel: string;
+  readonly #log: Logger;
+  #relayed = 0;
+
+  constructor(subscriber: Redis, channel: string, log: Logger) {
+    this.#subscriber = subscriber;
+    this.#channel = channel;
+    this.#log = log;
+    subscriber.on("message", (channel: string, message: string) => {
+      if (channel === this.#channel) this.#dispatch(message);
+    });
+  }
+
+  async start(): Promise<void> {
+    // ioredis re-subscribes by itself after a reconnect.
+    await this.#subscriber.subscribe(this.#channel);
+  }
+
+  add(subscriber: Subscriber): () => void {
+    if (subscriber.clientId === null) this.#admins.add(subscriber);
+    else {
+      const set = this.#byClient.get(subscriber.clientId) ?? new Set();
+      set.add(subscriber);
+      this.#byClient.set(subscriber.clientId, set);
+    }
+    return () => this.#remove(subscriber);
+  }
+
+  get size(): number {
+    let total = this.#admins.size;
+    for (const set of this.#byClient.values()) total += set.size;
+    return total;
+  }
+
+  get relayed(): number {
+    return this.#relayed;
+  }
+
+  #remove(subscriber: Subscriber): void {
+    if (subscriber.clientId === null) {
+      this.#admins.delete(subscriber);
+      return;
+    }
+    const set = this.#byClient.get(subscriber.clientId);
+    set?.delete(subscriber);
+    if (set?.size === 0) this.#byClient.delete(subscriber.clientId);
+  }
+
+  #dispatch(message: string): void {
+    let events: unknown;
+    try {
+      events = JSON.parse(message);
+    } catch {
+      this.#log.warn("ignoring a usage message that is not JSON");
+      return;
+    }
+    if (!Array.isArray(events)) return;
+    for (const raw of events) {
+      const event = { type: "usage.updated", ...(raw as object) } as UsageUpdated;
+      if (!isEvent.Check(event)) continue;
+      const text = JSON.stringify(event);
+      for (const subscriber of this.#byClient.get(event.client_id) ?? []) this.#deliver(subscriber, text);
+      for (const subscriber of this.#admins) this.#deliver(subscriber, text);
+    }
+  }
+
+  #deliver(subscriber: Subscriber, text: string): void {
+    try {
+      subscriber.send(text);
+      this.#relayed++;
+    } catch (error) {
+      this.#log.debug({ err: error }, "stream send failed");
+    }
+  }
+}
