@@ -15,6 +15,7 @@ import { authPlugin } from "./plugins/auth.ts";
 import { dbPlugin } from "./plugins/db.ts";
 import { docsPlugin } from "./plugins/docs.ts";
 import { registerErrorHandling } from "./plugins/errors.ts";
+import { ingestPlugin } from "./plugins/ingest.ts";
 import { metricsPlugin } from "./plugins/metrics.ts";
 import { queuePlugin } from "./plugins/queue.ts";
 import { redisPlugin } from "./plugins/redis.ts";
@@ -24,9 +25,7 @@ import { registerRoute } from "./routes/register.ts";
 import { streamRoute } from "./routes/stream.ts";
 import { tokenRoute } from "./routes/token.ts";
 import { usageRoutes } from "./routes/usage.ts";
-import { HitBatcher } from "./services/batcher.ts";
 import { createClientDirectory } from "./services/client-directory.ts";
-import { createIngest } from "./services/ingest.ts";
 import { createReadCache } from "./services/read-cache.ts";
 import { createTopList } from "./services/top-list.ts";
 import { UsageHub } from "./services/usage-hub.ts";
@@ -100,23 +99,7 @@ export const buildApp = async (config: Readonly<Config>, { logger }: AppOptions)
   // Services.
   const directory = createClientDirectory(app.db);
   await app.register(authPlugin, { config, directory });
-  const batcher = new HitBatcher({
-    maxHits: config.batchMaxHits,
-    maxWaitMs: config.batchMaxWaitMs,
-    flush: async (hits) => void (await app.hitQueue.add("hit-batch", { v: 1, hits })),
-    onFlush: (size, seconds, ok) => {
-      app.metrics.flushSize.observe(size);
-      app.metrics.flushes.observe({ result: ok ? "ok" : "error" }, seconds);
-    },
-  });
-  // Registered after the queue, so it closes first: the last group is flushed while Redis is open.
-  app.addHook("onClose", async () => batcher.close());
-  const ingest = createIngest({
-    counters: app.counters,
-    batcher,
-    defaultLimit: config.rateLimitPerHour,
-    maxEventAgeDays: config.maxEventAgeDays,
-  });
+  await app.register(ingestPlugin, { config, logger });
   const cache = createReadCache(app.redis, app.counters, (result, source) => app.metrics.cache.inc({ result, source }));
   const topList = createTopList({ redis: app.redis, keys: app.keys, counters: app.counters, db: app.db, directory, cache, log: logger });
   const reads = createUsageReads({ keys: app.keys, counters: app.counters, db: app.db, directory, cache, topList });
@@ -126,13 +109,13 @@ export const buildApp = async (config: Readonly<Config>, { logger }: AppOptions)
   app.addHook("onReady", async () => {
     await reads.warm(WARM_CLIENTS).catch((error: unknown) => logger.warn({ err: error }, "cache warm-up skipped"));
   });
-
   await app.register(websocket, { options: { maxPayload: 4096 } });
   const subscriber = createRedis(config.redisUrl, "blocking");
   const hub = new UsageHub(subscriber, app.keys.updatesChannel, logger);
-  await hub.start().catch((error: unknown) => app.log.warn({ err: error }, "usage stream subscription pending"));
+  // Not awaited: with Redis away at start, the subscription completes when it returns.
+  void hub.start().catch((error: unknown) => logger.warn({ err: error }, "usage stream subscription failed"));
   app.addHook("onClose", async () => {
-    await subscriber.quit().catch(() => subscriber.disconnect());
+    subscriber.disconnect();
   });
 
   // Routes.
@@ -141,7 +124,7 @@ export const buildApp = async (config: Readonly<Config>, { logger }: AppOptions)
     async (api) => {
       await api.register(registerRoute, { cipher: createEmailCipher(config.encryptionKey), limitPerHour: config.registerLimitPerHour });
       await api.register(tokenRoute);
-      await api.register(logsRoutes, { ingest, defaultLimit: config.rateLimitPerHour });
+      await api.register(logsRoutes, { ingest: app.ingest, defaultLimit: config.rateLimitPerHour });
       await api.register(usageRoutes, { reads });
       await api.register(streamRoute, { hub, db: app.db });
     },

@@ -15,6 +15,8 @@ export const createRedis = (url: string, role: RedisRole, options: RedisOptions 
     enableAutoPipelining: role === "command",
     enableOfflineQueue: role !== "command",
     maxRetriesPerRequest: role === "command" ? 1 : null,
+    // A request never waits on a Redis that stopped answering (a cut network sends no RST).
+    ...(role === "command" ? { commandTimeout: 2_000 } : {}),
     // Capped, jittered reconnect so a fleet does not stampede a recovering Redis.
     retryStrategy: (attempt) => Math.min(2_000, 50 * 2 ** Math.min(attempt, 6)) + Math.floor(Math.random() * 100),
     ...options,

@@ -1,3 +1,6 @@
+import { rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { type Config, createLogger, parseConfig } from "@usage/core";
 import { createDb, type Db } from "@usage/db";
 import { Redis } from "ioredis";
@@ -33,6 +36,7 @@ export const createTestEnv = async (overrides: Record<string, string> = {}): Pro
     REDIS_PREFIX: `t_${suffix}`,
     ADMIN_API_KEY: ADMIN_KEY,
     WORKER_METRICS_PORT: "0",
+    SPOOL_DIR: join(tmpdir(), `usage-spool-${suffix}`),
     ...overrides,
   };
   const config = parseConfig(env);
@@ -50,6 +54,7 @@ export const createTestEnv = async (overrides: Record<string, string> = {}): Pro
       for await (const keys of stream as AsyncIterable<string[]>) if (keys.length > 0) await redis.unlink(...keys);
       redis.disconnect();
       await adminQuery(TEST_DATABASE_URL, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await rm(env.SPOOL_DIR as string, { recursive: true, force: true });
     },
   };
 };

@@ -9,6 +9,10 @@ export interface GatewayMetrics {
   flushSize: Histogram;
   cache: Counter<"result" | "source">;
   queueJobs: Gauge<"state">;
+  spooled: Counter;
+  replayed: Counter;
+  degraded: Counter;
+  spoolBytes: Gauge;
 }
 
 declare module "fastify" {
@@ -58,6 +62,29 @@ export const metricsPlugin = fp(
           const counts = await app.hitQueue.getJobCounts("waiting", "active", "delayed", "failed", "prioritized").catch(() => undefined);
           if (counts === undefined) return;
           for (const [state, count] of Object.entries(counts)) this.set({ state }, count);
+        },
+      }),
+      spooled: new Counter({
+        name: "usage_spooled_hits_total",
+        help: "Hits written to the local spool (Redis unreachable)",
+        registers: [registry],
+      }),
+      replayed: new Counter({
+        name: "usage_spool_replayed_hits_total",
+        help: "Spooled hits replayed into the queue",
+        registers: [registry],
+      }),
+      degraded: new Counter({
+        name: "usage_ingest_degraded_total",
+        help: "Ingest requests counted in process because Redis was unreachable",
+        registers: [registry],
+      }),
+      spoolBytes: new Gauge({
+        name: "usage_spool_bytes",
+        help: "Bytes waiting in the local spool",
+        registers: [registry],
+        collect: function (this: Gauge) {
+          this.set(app.hasDecorator("spool") ? app.spool.bytes : 0);
         },
       }),
     };

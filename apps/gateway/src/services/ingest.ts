@@ -4,6 +4,8 @@ import { AppError, DAY_MS, HOUR_MS } from "@usage/core";
 import type { ClientIdentity } from "@usage/db";
 import type { CountedHit, Counters, WireHit } from "@usage/store";
 import type { HitBatcher } from "./batcher.ts";
+import type { LocalCounters } from "./local-counters.ts";
+import type { Spool } from "./spool.ts";
 
 const FUTURE_SKEW_MS = 5 * 60_000;
 
@@ -22,7 +24,11 @@ export interface QuotaState {
 
 export interface IngestDeps {
   counters: Counters;
+  /** Quota and idempotency while Redis is unreachable. */
+  local: LocalCounters;
   batcher: HitBatcher;
+  spool: Spool;
+  onDegraded?: (error: unknown) => void;
   defaultLimit: number;
   maxEventAgeDays: number;
   now?: () => number;
@@ -47,7 +53,16 @@ export const quotaHeaders = (quota: QuotaState): Record<string, number> => ({
   "x-ratelimit-reset": quota.reset,
 });
 
-export const createIngest = ({ counters, batcher, defaultLimit, maxEventAgeDays, now = Date.now }: IngestDeps): Ingest => {
+export const createIngest = ({
+  counters,
+  local,
+  batcher,
+  spool,
+  onDegraded,
+  defaultLimit,
+  maxEventAgeDays,
+  now = Date.now,
+}: IngestDeps): Ingest => {
   const limitOf = (client: ClientIdentity): number => client.rate_limit_per_hour ?? defaultLimit;
 
   const parseTimestamps = (hits: readonly Hit[], nowMs: number, path: (index: number) => string): number[] =>
@@ -69,8 +84,12 @@ export const createIngest = ({ counters, batcher, defaultLimit, maxEventAgeDays,
       const timestamps = parseTimestamps(hits, nowMs, path);
       const counted: CountedHit[] = hits.map((hit, i) => ({ eventId: hit.event_id ?? null, ts: timestamps[i] as number }));
 
+      let degraded = false;
       const outcome = await counters.count(client.client_id, limit, counted, nowMs).catch((error: unknown) => {
-        throw new AppError("UNAVAILABLE", "hit store unavailable, retry later", { cause: error, retryAfter: 1 });
+        // Redis unreachable: keep accepting, counted here and spooled to disk until it returns.
+        onDegraded?.(error);
+        degraded = true;
+        return local.count(client.client_id, limit, counted, nowMs);
       });
       const quota = quotaState(limit, outcome.used, nowMs);
       if (!outcome.accepted) {
@@ -94,10 +113,14 @@ export const createIngest = ({ counters, batcher, defaultLimit, maxEventAgeDays,
         hit.endpoint,
       ]);
       try {
-        await batcher.add(wire);
+        if (degraded) await spool.append({ counted: false, hits: wire });
+        else await batcher.add(wire);
       } catch (error) {
+        // Neither the queue nor the spool took it: answer 503 and take back what was counted,
+        // so the hit is not counted and its event_id may be sent again.
         const fresh = counted.filter((_, i) => outcome.priorTs[i] === null);
-        await counters.uncount(client.client_id, fresh, nowMs).catch(() => {});
+        if (degraded) local.uncount(client.client_id, fresh, nowMs);
+        else await counters.uncount(client.client_id, fresh, nowMs).catch(() => {});
         throw new AppError("UNAVAILABLE", "hit could not be made durable, retry later", { cause: error, retryAfter: 1 });
       }
       return { ids, duplicates: outcome.priorTs.map((prior) => prior !== null), quota };
@@ -105,7 +128,9 @@ export const createIngest = ({ counters, batcher, defaultLimit, maxEventAgeDays,
 
     async quota(client) {
       const nowMs = now();
-      const used = await counters.quotaUsed(client.client_id, nowMs).catch(() => 0);
+      const used = await counters
+        .quotaUsed(client.client_id, nowMs)
+        .catch(() => local.count(client.client_id, Number.MAX_SAFE_INTEGER, [], nowMs).used);
       return quotaState(limitOf(client), used, nowMs);
     },
   };

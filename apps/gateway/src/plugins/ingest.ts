@@ -1,0 +1,81 @@
+import type { Config, Logger } from "@usage/core";
+import type { FastifyInstance } from "fastify";
+import fp from "fastify-plugin";
+import { HitBatcher } from "../services/batcher.ts";
+import { createIngest, type Ingest } from "../services/ingest.ts";
+import { LocalCounters } from "../services/local-counters.ts";
+import { createReplayer } from "../services/replayer.ts";
+import { Spool } from "../services/spool.ts";
+
+declare module "fastify" {
+  interface FastifyInstance {
+    ingest: Ingest;
+    spool: Spool;
+  }
+}
+
+/**
+ * The write path: group commit into one BullMQ job per flush, and the local spool that
+ * takes over when Redis cannot: a group whose enqueue fails is spooled (already counted),
+ * and while Redis is unreachable hits are counted in process and spooled (to be counted on
+ * replay). Either way the 202 waits for durability.
+ */
+export const ingestPlugin = fp(
+  async (app: FastifyInstance, { config, logger }: { config: Config; logger: Logger }) => {
+    const spool = new Spool(config.spoolDir, config.spoolMaxBytes, (hits) => app.metrics.spooled.inc(hits));
+    await spool.init();
+    const batcher = new HitBatcher({
+      maxHits: config.batchMaxHits,
+      maxWaitMs: config.batchMaxWaitMs,
+      flush: async (hits) => {
+        try {
+          await app.hitQueue.add("hit-batch", { v: 1, hits });
+        } catch (error) {
+          logger.warn({ err: error, hits: hits.length }, "enqueue failed, spooling the group");
+          await spool.append({ counted: true, hits });
+        }
+      },
+      onFlush: (size, seconds, ok) => {
+        app.metrics.flushSize.observe(size);
+        app.metrics.flushes.observe({ result: ok ? "ok" : "error" }, seconds);
+      },
+    });
+    const local = new LocalCounters();
+    const replayer = createReplayer({
+      spool,
+      redis: app.redis,
+      counters: app.counters,
+      queue: app.hitQueue,
+      log: logger,
+      onReplayed: (n) => app.metrics.replayed.inc(n),
+    });
+    replayer.start();
+    const prune = setInterval(() => local.prune(Date.now()), 60_000).unref();
+
+    app.decorate("spool", spool);
+    app.decorate(
+      "ingest",
+      createIngest({
+        counters: app.counters,
+        local,
+        batcher,
+        spool,
+        defaultLimit: config.rateLimitPerHour,
+        maxEventAgeDays: config.maxEventAgeDays,
+        onDegraded: (error) => {
+          app.metrics.degraded.inc();
+          logger.warn({ err: error }, "redis unavailable: counting in process, spooling hits");
+        },
+      }),
+    );
+    // Registered after the queue, so this runs first on close: the last group is flushed (or
+    // spooled) while Redis is still open, and the spool segment is sealed for the next start.
+    app.addHook("onClose", async () => {
+      clearInterval(prune);
+      replayer.stop();
+      await batcher.close();
+      await spool.close();
+    });
+  },
+  { name: "ingest", dependencies: ["redis", "queue", "metrics"] },
+);

@@ -1,0 +1,43 @@
+import { DAY_MS, epochHour, HOUR_MS } from "@usage/core";
+import type { CountedHit, CountOutcome } from "@usage/store";
+import { LRUCache } from "lru-cache";
+
+/**
+ * Quota and idempotency while Redis is unreachable, in this process only. Each gateway then
+ * enforces the full hourly quota on its own, so with N gateways a client may get up to N×Q
+ * in an hour that Redis spends down; exactness returns with Redis. Event ids seen here are
+ * remembered for a day (bounded), and replay dedups again against Redis' markers.
+ */
+export class LocalCounters {
+  readonly #quota = new Map<string, { hour: number; used: number }>();
+  readonly #seen = new LRUCache<string, number>({ max: 1_000_000, ttl: DAY_MS });
+
+  count(clientId: string, limit: number, hits: readonly CountedHit[], nowMs: number): CountOutcome {
+    const hour = epochHour(nowMs);
+    const entry = this.#quota.get(clientId);
+    const used = entry?.hour === hour ? entry.used : 0;
+    const local = new Map<string, number>();
+    const priorTs = hits.map((hit) => {
+      if (hit.eventId === null) return null;
+      const key = `${clientId}:${hit.eventId}`;
+      return local.get(key) ?? this.#seen.get(key) ?? (local.set(key, hit.ts), null);
+    });
+    const fresh = priorTs.filter((prior) => prior === null).length;
+    if (used + fresh > limit) return { accepted: false, used, priorTs: [] };
+    for (const [key, ts] of local) this.#seen.set(key, ts);
+    this.#quota.set(clientId, { hour, used: used + fresh });
+    return { accepted: true, used: used + fresh, priorTs };
+  }
+
+  uncount(clientId: string, hits: readonly CountedHit[], nowMs: number): void {
+    const entry = this.#quota.get(clientId);
+    if (entry?.hour === epochHour(nowMs)) entry.used = Math.max(0, entry.used - hits.length);
+    for (const hit of hits) if (hit.eventId !== null) this.#seen.delete(`${clientId}:${hit.eventId}`);
+  }
+
+  /** Drops quota entries of past hours. */
+  prune(nowMs: number): void {
+    const hour = Math.floor(nowMs / HOUR_MS);
+    for (const [clientId, entry] of this.#quota) if (entry.hour !== hour) this.#quota.delete(clientId);
+  }
+}

@@ -1,0 +1,84 @@
+import type { Logger } from "@usage/core";
+import type { Counters, HitBatchJob, WireHit } from "@usage/store";
+import type { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import type { Spool } from "./spool.ts";
+
+const CHECK_EVERY_MS = 1_000;
+
+export interface ReplayerDeps {
+  spool: Spool;
+  redis: Redis;
+  counters: Counters;
+  queue: Queue<HitBatchJob>;
+  log: Logger;
+  onReplayed?: (hits: number) => void;
+}
+
+/**
+ * Moves spooled hits into the queue once Redis answers again, then deletes the segment.
+ * Every step is idempotent, so a crash mid-replay only means replaying again: hits not yet
+ * counted are counted with their id as the idempotency marker (counted once however often
+ * replayed), and storage is idempotent on (client, id, time).
+ */
+export const createReplayer = ({ spool, redis, counters, queue, log, onReplayed }: ReplayerDeps) => {
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<number> | undefined;
+
+  const countOnce = async (hits: WireHit[]): Promise<WireHit[]> => {
+    const byClient = new Map<string, WireHit[]>();
+    for (const hit of hits) byClient.set(hit[0], [...(byClient.get(hit[0]) ?? []), hit]);
+    const out: WireHit[] = [];
+    for (const [clientId, group] of byClient) {
+      const outcome = await counters.count(
+        clientId,
+        Number.MAX_SAFE_INTEGER,
+        group.map((hit) => ({ eventId: hit[1], ts: hit[2] })),
+        Date.now(),
+        true,
+      );
+      group.forEach((hit, i) => {
+        const prior = outcome.priorTs[i];
+        out.push(prior == null ? hit : [hit[0], hit[1], prior, hit[3], hit[4], hit[5], hit[6], hit[7]]);
+      });
+    }
+    return out;
+  };
+
+  const replayOnce = async (): Promise<number> => {
+    if (redis.status !== "ready") return 0;
+    await spool.rotate();
+    let replayed = 0;
+    for (const name of await spool.replayable()) {
+      for (const record of await spool.read(name)) {
+        const hits = record.counted ? record.hits : await countOnce(record.hits);
+        await queue.add("hit-batch", { v: 1, hits });
+        replayed += hits.length;
+      }
+      await spool.remove(name);
+      log.info({ segment: name, replayed }, "spool segment replayed into the queue");
+    }
+    if (replayed > 0) onReplayed?.(replayed);
+    return replayed;
+  };
+
+  return {
+    /** One pass; concurrent callers share it. */
+    replay(): Promise<number> {
+      running ??= replayOnce().finally(() => {
+        running = undefined;
+      });
+      return running;
+    },
+    start() {
+      timer ??= setInterval(() => {
+        if (spool.bytes === 0) return;
+        void this.replay().catch((error: unknown) => log.warn({ err: error }, "spool replay failed, will retry"));
+      }, CHECK_EVERY_MS).unref();
+    },
+    stop() {
+      clearInterval(timer);
+      timer = undefined;
+    },
+  };
+};
