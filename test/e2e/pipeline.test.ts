@@ -1,8 +1,16 @@
 import { randomUUID } from "node:crypto";
-import { ADMIN_KEY, createTestEnv, eventually, type TestEnv } from "@usage/testkit";
+import {
+  ADMIN_KEY,
+  type AppProcess,
+  call as callApi,
+  createTestEnv,
+  eventually,
+  spawnGateway,
+  spawnWorker,
+  type TestEnv,
+} from "@usage/testkit";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AppProcess, call as callApi, spawnGateway, spawnWorker } from "./processes.ts";
 
 /** The gateway and the worker as separate processes, driven over HTTP like a real client. */
 describe("end to end: gateway and worker processes", () => {

@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { createTestEnv, type TestEnv } from "@usage/testkit";
+import { type AppProcess, call, createTestEnv, spawnGateway, type TestEnv } from "@usage/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AppProcess, call, spawnGateway } from "./processes.ts";
 
 const QUOTA = 40;
 

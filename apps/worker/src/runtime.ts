@@ -1,6 +1,6 @@
 import type { Config, Logger } from "@usage/core";
 import { createDb, ensureIngestPartitions } from "@usage/db";
-import { createCounters, createKeys, createMaintenanceQueue, createRedis, QUEUES } from "@usage/store";
+import { cappedBackoff, createCounters, createKeys, createMaintenanceQueue, createRedis, QUEUES } from "@usage/store";
 import { Worker } from "bullmq";
 import { createHitProcessor } from "./hit-processor.ts";
 import { createMaintenanceProcessor, scheduleMaintenance } from "./maintenance.ts";
@@ -35,11 +35,15 @@ export const startWorker = async (config: Readonly<Config>, log: Logger, closeTi
     connection: blocking,
     prefix: keys.queuePrefix,
     concurrency: config.workerConcurrency,
-    // A batch of hundreds of hits may take a while against a slow database; keep the lock.
-    lockDuration: 60_000,
+    // A batch takes milliseconds; a short lock lets the job of a killed worker be taken over
+    // within seconds. Stalls are not poison (the worker died, not the job): no cap that matters.
+    lockDuration: 10_000,
+    settings: { backoffStrategy: cappedBackoff },
+    stalledInterval: 5_000,
     maxStalledCount: 1_000,
   });
   const maintenanceQueue = createMaintenanceQueue(commands, keys.queuePrefix);
+  maintenanceQueue.on("error", (error) => log.warn({ err: error }, "maintenance queue error"));
   const maintenanceWorker = new Worker(
     QUEUES.maintenance,
     createMaintenanceProcessor({ db, counters: createCounters(commands, keys), config, metrics, log }),

@@ -1,4 +1,5 @@
 export * from "./counters.ts";
+export * from "./durability.ts";
 export * from "./keys.ts";
 export * from "./queue.ts";
 export * from "./redis.ts";

@@ -33,13 +33,26 @@ export type HitBatchJob = Static<typeof HitBatchJob>;
 
 export const hitBatchValidator = Compile(HitBatchJob);
 
+/** Retry delays of hit batches: exponential from 250 ms, capped at 5 s, with full jitter on half. */
+export const RETRY_BASE_MS = 250;
+export const RETRY_CAP_MS = 5_000;
+
 /**
- * Hit batches retry for about a day of Postgres outage in total (capped exponential with
- * jitter); completed jobs are dropped at once, failed ones kept a week for inspection.
+ * The worker's `backoffStrategy` for the "capped" type: a recovered Postgres is used within
+ * seconds instead of after a doubling delay, and jitter keeps replicas out of lockstep.
+ */
+export const cappedBackoff = (attemptsMade: number): number => {
+  const ceiling = Math.min(RETRY_CAP_MS, RETRY_BASE_MS * 2 ** Math.max(0, attemptsMade - 1));
+  return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+};
+
+/**
+ * Hit batches retry for about a day of Postgres outage (17,280 attempts at the 5 s cap);
+ * completed jobs are dropped at once, failed ones kept a week for inspection.
  */
 export const HIT_JOB_OPTIONS: DefaultJobOptions = {
-  attempts: 30,
-  backoff: { type: "exponential", delay: 250, jitter: 0.5 },
+  attempts: 17_280,
+  backoff: { type: "capped" },
   removeOnComplete: true,
   removeOnFail: { age: 7 * 24 * 3600 },
 };

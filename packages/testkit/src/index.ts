@@ -1,5 +1,6 @@
 export * from "./env.ts";
 export * from "./harness.ts";
 export * from "./pg-admin.ts";
+export * from "./processes.ts";
 export * from "./redis-server.ts";
 export * from "./tcp-proxy.ts";

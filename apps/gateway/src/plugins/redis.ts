@@ -1,5 +1,5 @@
 import type { Config } from "@usage/core";
-import { type Counters, createCounters, createKeys, createRedis, type Keys, type Redis, waitReady } from "@usage/store";
+import { type Counters, createCounters, createKeys, createRedis, durabilityRisks, type Keys, type Redis, waitReady } from "@usage/store";
 import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
 
@@ -17,6 +17,9 @@ export const redisPlugin = fp(
     const redis = createRedis(config.redisUrl, "command");
     // Start degraded rather than not at all: ingest falls back while Redis is away.
     await waitReady(redis).catch((error: unknown) => app.log.warn({ err: error }, "redis not reachable at start"));
+    if (redis.status === "ready") {
+      for (const risk of await durabilityRisks(redis)) app.log.warn({ risk }, "redis can lose queued hits (see infra/README.md)");
+    }
     const keys = createKeys(config.redisPrefix);
     app.decorate("redis", redis);
     app.decorate("keys", keys);

@@ -20,7 +20,10 @@ export class LocalCounters {
     const priorTs = hits.map((hit) => {
       if (hit.eventId === null) return null;
       const key = `${clientId}:${hit.eventId}`;
-      return local.get(key) ?? this.#seen.get(key) ?? (local.set(key, hit.ts), null);
+      const prior = local.get(key) ?? this.#seen.get(key);
+      if (prior !== undefined) return prior;
+      local.set(key, hit.ts);
+      return null;
     });
     const fresh = priorTs.filter((prior) => prior === null).length;
     if (used + fresh > limit) return { accepted: false, used, priorTs: [] };

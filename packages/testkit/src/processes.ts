@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { eventually, freePort } from "@usage/testkit";
+import { eventually } from "./harness.ts";
+import { freePort } from "./redis-server.ts";
 
 export interface AppProcess {
   child: ChildProcess;
