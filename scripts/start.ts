@@ -5,10 +5,16 @@ import { type ChildProcess, spawn } from "node:child_process";
  * foreground. SIGINT or SIGTERM is passed to both, which stop gracefully; if either dies,
  * the other is stopped too and the exit code says so.
  */
+/** A bounded heap keeps each process inside its memory budget (256 MB RSS) under load. */
+const NODE_FLAGS = ["--max-old-space-size=192"];
+
 const run = (name: string, script: string): ChildProcess =>
-  spawn(process.execPath, [script, ...process.argv.slice(2)], { stdio: "inherit", env: process.env }).on("error", (error) => {
-    process.stderr.write(`${name}: ${error.message}\n`);
-  });
+  spawn(process.execPath, [...NODE_FLAGS, script, ...process.argv.slice(2)], { stdio: "inherit", env: process.env }).on(
+    "error",
+    (error) => {
+      process.stderr.write(`${name}: ${error.message}\n`);
+    },
+  );
 
 const waitExit = (child: ChildProcess): Promise<number> =>
   new Promise((resolve) => child.once("exit", (code, signal) => resolve(code ?? (signal === null ? 1 : 128))));

@@ -2,15 +2,14 @@ import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
-import { isIP } from "node:net";
 import helmet from "@fastify/helmet";
 import rateLimit from "@fastify/rate-limit";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import websocket from "@fastify/websocket";
 import { AppError, type Config, createEmailCipher, type Logger } from "@usage/core";
 import { createRedis } from "@usage/store";
-import type { Ajv } from "ajv";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
+import { ipFormat } from "./ajv-formats.ts";
 import { authPlugin } from "./plugins/auth.ts";
 import { dbPlugin } from "./plugins/db.ts";
 import { docsPlugin } from "./plugins/docs.ts";
@@ -34,10 +33,6 @@ import { createUsageReads } from "./services/usage-reads.ts";
 export interface AppOptions {
   logger: Logger;
 }
-
-/** IPv4 or IPv6 without a zone id (Postgres' inet has no zones). */
-const ipFormat = (ajv: Ajv): Ajv =>
-  ajv.addFormat("ip", { type: "string", validate: (value: string) => isIP(value) !== 0 && !value.includes("%") });
 
 /** HTTPS through a server factory, so the instance keeps one type whether TLS is on or off. */
 const httpsServer =
@@ -83,7 +78,8 @@ export const buildApp = async (config: Readonly<Config>, { logger }: AppOptions)
   // Swagger first: it documents only the routes registered after it.
   await app.register(docsPlugin);
   await app.register(metricsPlugin);
-  await app.register(helmet, { hsts: config.tlsCertFile !== undefined });
+  // A JSON API: no CSP on its answers (Swagger UI sets its own); the other headers stay.
+  await app.register(helmet, { hsts: config.tlsCertFile !== undefined, contentSecurityPolicy: false });
   await app.register(rateLimit, {
     global: false,
     redis: app.redis,

@@ -1,4 +1,4 @@
-import type { Logger } from "@usage/core";
+import { GroupCommit, type Logger } from "@usage/core";
 import type { Db, StoredHit } from "@usage/db";
 import { type HitBatchJob, hitBatchValidator, type Keys, type Redis } from "@usage/store";
 import { type Job, UnrecoverableError } from "bullmq";
@@ -13,6 +13,11 @@ export interface HitProcessorDeps {
   log: Logger;
 }
 
+/** Hits per statement at most; a deep queue fills statements up to here. */
+const MAX_HITS_PER_STATEMENT = 5_000;
+/** Statements in flight per worker process (two cores of Postgres to keep busy). */
+const STATEMENTS_IN_FLIGHT = 2;
+
 const toStored = ([clientId, id, ts, receivedAt, ip, method, status, endpoint]: HitBatchJob["hits"][number]): StoredHit => ({
   clientId,
   id,
@@ -24,36 +29,48 @@ const toStored = ([clientId, id, ts, receivedAt, ip, method, status, endpoint]: 
   endpoint,
 });
 
-/** Stores one job's hits, then tells every gateway which client-days changed. */
-export const createHitProcessor =
-  ({ db, publisher, keys, metrics, log }: HitProcessorDeps) =>
-  async (job: Job<HitBatchJob>): Promise<{ inserted: number; rejected: number }> => {
+/**
+ * Consumes hit-batch jobs. The jobs active at once (WORKER_CONCURRENCY) share statements:
+ * when the queue is deep, one INSERT carries several jobs' hits, and each job completes
+ * only after the statement holding its hits committed (if it fails, they all retry).
+ * After each commit, one change event per touched client-day goes to the gateways.
+ */
+export const createHitProcessor = ({ db, publisher, keys, metrics, log }: HitProcessorDeps) => {
+  const statements = new GroupCommit<StoredHit>({
+    maxItems: MAX_HITS_PER_STATEMENT,
+    lingerMs: 0,
+    maxInFlight: STATEMENTS_IN_FLIGHT,
+    flush: async (hits) => {
+      const started = performance.now();
+      try {
+        const outcome = await storeBatch(db, hits, log);
+        const now = Date.now();
+        metrics.batchSeconds.observe({ result: "ok" }, (performance.now() - started) / 1000);
+        metrics.hits.inc({ outcome: "inserted" }, outcome.inserted);
+        metrics.hits.inc({ outcome: "duplicate" }, hits.length - outcome.inserted - outcome.rejected);
+        metrics.hits.inc({ outcome: "rejected" }, outcome.rejected);
+        for (const hit of hits) metrics.lagSeconds.observe(Math.max(0, now - hit.receivedAt) / 1000);
+        if (outcome.deltas.length > 0) {
+          const events = outcome.deltas.map((d) => ({ client_id: d.clientId, date: d.day, delta: d.delta, total_requests: d.total }));
+          // At-most-once by nature: a lost message only delays a dashboard, never a count.
+          await publisher
+            .publish(keys.updatesChannel, JSON.stringify(events))
+            .catch((error: unknown) => log.warn({ err: error }, "publish failed"));
+        }
+      } catch (error) {
+        metrics.batchSeconds.observe({ result: "error" }, (performance.now() - started) / 1000);
+        log.warn({ err: error, hits: hits.length }, "hit statement failed, its jobs will retry");
+        throw error;
+      }
+    },
+  });
+
+  return async (job: Job<HitBatchJob>): Promise<{ hits: number }> => {
     if (!hitBatchValidator.Check(job.data)) {
       // A payload no retry can fix: fail it for inspection instead of retrying it forever.
       throw new UnrecoverableError("invalid hit-batch payload");
     }
-    const hits = job.data.hits.map(toStored);
-    const started = performance.now();
-    const jobLog = log.child({ jobId: job.id, hits: hits.length, attempt: job.attemptsMade + 1 });
-    try {
-      const outcome = await storeBatch(db, hits, jobLog);
-      const now = Date.now();
-      metrics.batchSeconds.observe({ result: "ok" }, (performance.now() - started) / 1000);
-      metrics.hits.inc({ outcome: "inserted" }, outcome.inserted);
-      metrics.hits.inc({ outcome: "duplicate" }, hits.length - outcome.inserted - outcome.rejected);
-      metrics.hits.inc({ outcome: "rejected" }, outcome.rejected);
-      for (const hit of hits) metrics.lagSeconds.observe(Math.max(0, now - hit.receivedAt) / 1000);
-      if (outcome.deltas.length > 0) {
-        const events = outcome.deltas.map((d) => ({ client_id: d.clientId, date: d.day, delta: d.delta, total_requests: d.total }));
-        // At-most-once by nature: a lost message only delays a dashboard, never a count.
-        await publisher
-          .publish(keys.updatesChannel, JSON.stringify(events))
-          .catch((error: unknown) => jobLog.warn({ err: error }, "publish failed"));
-      }
-      return { inserted: outcome.inserted, rejected: outcome.rejected };
-    } catch (error) {
-      metrics.batchSeconds.observe({ result: "error" }, (performance.now() - started) / 1000);
-      jobLog.warn({ err: error }, "hit batch failed, will retry");
-      throw error;
-    }
+    await statements.add(job.data.hits.map(toStored));
+    return { hits: job.data.hits.length };
   };
+};

@@ -1,11 +1,11 @@
 import { createServer, type Server } from "node:http";
-import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Histogram, Registry, Summary } from "prom-client";
 
 export interface WorkerMetrics {
   registry: Registry;
   hits: Counter<"outcome">;
   batchSeconds: Histogram<"result">;
-  lagSeconds: Histogram;
+  lagSeconds: Summary;
   drift: Counter<"kind">;
 }
 
@@ -27,10 +27,13 @@ export const createWorkerMetrics = (): WorkerMetrics => {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
       registers: [registry],
     }),
-    lagSeconds: new Histogram({
+    // A summary, for exact quantiles of this worker over the last minute (what the lag bar is about).
+    lagSeconds: new Summary({
       name: "usage_ingest_lag_seconds",
-      help: "From a hit's 202 to its commit in Postgres",
-      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 30],
+      help: "From a hit's acceptance by the gateway to its commit in Postgres, last 60 s",
+      percentiles: [0.5, 0.9, 0.99, 1],
+      maxAgeSeconds: 60,
+      ageBuckets: 6,
       registers: [registry],
     }),
     drift: new Counter({

@@ -21,7 +21,8 @@ const bounded = <T>(promise: Promise<T>, ms: number): Promise<T> =>
 
 export const startWorker = async (config: Readonly<Config>, log: Logger, closeTimeoutMs = 10_000): Promise<WorkerRuntime> => {
   const keys = createKeys(config.redisPrefix);
-  const db = createDb(config.databaseUrl, { max: config.workerConcurrency + 2, applicationName: "usage-worker" });
+  // Jobs share statements (at most two in flight), so the pool stays small whatever the concurrency.
+  const db = createDb(config.databaseUrl, { max: 4, applicationName: "usage-worker" });
   const blocking = createRedis(config.redisUrl, "blocking");
   const commands = createRedis(config.redisUrl, "blocking", { enableAutoPipelining: true });
   const metrics = createWorkerMetrics();

@@ -31,7 +31,8 @@ export interface Config {
   trustProxy: boolean;
   bodyLimitBytes: number;
   batchMaxHits: number;
-  batchMaxWaitMs: number;
+  batchLingerMs: number;
+  batchMaxInFlight: number;
   spoolDir: string;
   spoolMaxBytes: number;
   workerConcurrency: number;
@@ -96,10 +97,11 @@ export const parseConfig = (env: Env): Readonly<Config> => {
     trustProxy: read("TRUST_PROXY", bool, false),
     bodyLimitBytes: read("BODY_LIMIT_BYTES", int(1024, 64 * 1024 * 1024), 1024 * 1024),
     batchMaxHits: read("BATCH_MAX_HITS", int(1, 10_000), 500),
-    batchMaxWaitMs: read("BATCH_MAX_WAIT_MS", int(0, 1000), 4),
+    batchLingerMs: read("BATCH_LINGER_MS", int(0, 1000), 0),
+    batchMaxInFlight: read("BATCH_MAX_IN_FLIGHT", int(1, 64), 4),
     spoolDir: read("SPOOL_DIR", str(), "var/spool"),
     spoolMaxBytes: read("SPOOL_MAX_BYTES", int(1024, Number.MAX_SAFE_INTEGER), 1024 * 1024 * 1024),
-    workerConcurrency: read("WORKER_CONCURRENCY", int(1, 64), 2),
+    workerConcurrency: read("WORKER_CONCURRENCY", int(1, 256), 8),
     workerMetricsPort: read("WORKER_METRICS_PORT", int(0, 65535), 9464),
   };
   if (config.maxEventAgeDays > config.retentionDays) {

@@ -38,7 +38,8 @@ if fresh == 0 then
 end
 
 used = redis.call('INCRBY', KEYS[1], fresh)
-redis.call('EXPIRE', KEYS[1], quotaTtl, 'NX')
+-- A key gets its TTL when it is created (the increment equals the total), not on every hit.
+if used == fresh then redis.call('EXPIRE', KEYS[1], quotaTtl) end
 local days, hours = {}, {}
 for i = 0, n - 1 do
   if out[i + 3] == '' then
@@ -51,14 +52,17 @@ for i = 0, n - 1 do
 end
 -- Rank scores are negated so ZRANGE's natural order is (total desc, client_id asc).
 for day, c in pairs(days) do
-  redis.call('INCRBY', cp .. 'd:' .. day, c)
-  redis.call('EXPIRE', cp .. 'd:' .. day, dayTtl, 'NX')
   redis.call('ZINCRBY', rp .. 'd:' .. day, -c, cid)
-  redis.call('EXPIRE', rp .. 'd:' .. day, dayTtl, 'NX')
+  if redis.call('INCRBY', cp .. 'd:' .. day, c) == c then
+    redis.call('EXPIRE', cp .. 'd:' .. day, dayTtl)
+    redis.call('EXPIRE', rp .. 'd:' .. day, dayTtl, 'NX')
+  end
 end
 for hour, c in pairs(hours) do
-  redis.call('ZINCRBY', rp .. 'h:' .. hour, -c, cid)
-  redis.call('EXPIRE', rp .. 'h:' .. hour, hourTtl, 'NX')
+  -- A new member (score back to -c) is the first hit of this client in that hour.
+  if tonumber(redis.call('ZINCRBY', rp .. 'h:' .. hour, -c, cid)) == -c then
+    redis.call('EXPIRE', rp .. 'h:' .. hour, hourTtl, 'NX')
+  end
 end
 redis.call('INCR', KEYS[2])
 redis.call('INCR', KEYS[3])

@@ -1,4 +1,4 @@
-import { DAY_MS, epochHour, HOUR_MS, lastDays, utcDay } from "@usage/core";
+import { DAY_MS, epochHour, HOUR_MS, utcDay } from "@usage/core";
 import type { Redis } from "ioredis";
 import type { Keys } from "./keys.ts";
 import { type ScriptCommands, withScripts } from "./scripts.ts";
@@ -51,9 +51,9 @@ export const createCounters = (client: Redis, keys: Keys): Counters => {
     nowMs: number,
     force: boolean,
   ): Array<string | number> => {
-    const days = new Set(lastDays(nowMs, DAILY_WINDOW_DAYS));
-    // Tomorrow's key too: a hit may be stamped up to five minutes ahead.
-    days.add(utcDay(nowMs + DAY_MS));
+    // The read window (and tomorrow: a hit may be stamped up to five minutes ahead).
+    const today = Math.floor(nowMs / DAY_MS);
+    const firstDay = today - DAILY_WINDOW_DAYS + 1;
     const firstHour = epochHour(nowMs) - TOP_WINDOW_HOURS;
     const args: Array<string | number> = [
       keys.clientPrefix(clientId),
@@ -67,9 +67,9 @@ export const createCounters = (client: Redis, keys: Keys): Counters => {
       force ? 1 : 0,
     ];
     for (const hit of hits) {
-      const day = utcDay(hit.ts);
+      const day = Math.floor(hit.ts / DAY_MS);
       const hour = epochHour(hit.ts);
-      args.push(hit.eventId ?? "", hit.ts, days.has(day) ? day : "", hour >= firstHour ? hour : "");
+      args.push(hit.eventId ?? "", hit.ts, day >= firstDay && day <= today + 1 ? utcDay(hit.ts) : "", hour >= firstHour ? hour : "");
     }
     return args;
   };

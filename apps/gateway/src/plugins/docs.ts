@@ -30,7 +30,7 @@ export const docsPlugin = fp(
         ],
       },
     });
-    await app.register(swaggerUi, { routePrefix: "/docs" });
+    await app.register(swaggerUi, { routePrefix: "/docs", staticCSP: true });
   },
   { name: "docs" },
 );

@@ -1,7 +1,7 @@
-import type { Config, Logger } from "@usage/core";
+import { type Config, GroupCommit, type Logger } from "@usage/core";
+import type { WireHit } from "@usage/store";
 import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
-import { HitBatcher } from "../services/batcher.ts";
 import { createIngest, type Ingest } from "../services/ingest.ts";
 import { LocalCounters } from "../services/local-counters.ts";
 import { createReplayer } from "../services/replayer.ts";
@@ -24,9 +24,10 @@ export const ingestPlugin = fp(
   async (app: FastifyInstance, { config, logger }: { config: Config; logger: Logger }) => {
     const spool = new Spool(config.spoolDir, config.spoolMaxBytes, (hits) => app.metrics.spooled.inc(hits));
     await spool.init();
-    const batcher = new HitBatcher({
-      maxHits: config.batchMaxHits,
-      maxWaitMs: config.batchMaxWaitMs,
+    const batcher = new GroupCommit<WireHit>({
+      maxItems: config.batchMaxHits,
+      lingerMs: config.batchLingerMs,
+      maxInFlight: config.batchMaxInFlight,
       flush: async (hits) => {
         try {
           await app.hitQueue.add("hit-batch", { v: 1, hits });

@@ -20,7 +20,7 @@ const TTL_MS = 60_000;
 const MISS_TTL_MS = 5_000;
 type Entry = { client: ClientIdentity | null };
 
-export const createClientDirectory = (db: Db, max = 100_000): ClientDirectory => {
+export const createClientDirectory = (db: Db, max = 20_000): ClientDirectory => {
   const byDigest = new LRUCache<string, Entry>({ max, ttl: TTL_MS });
   const byId = new LRUCache<string, Entry>({ max, ttl: TTL_MS });
   const remember = (client: ClientIdentity): void => void byId.set(client.client_id, { client });

@@ -1,9 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { Hit } from "@usage/contract";
-import { AppError, DAY_MS, HOUR_MS } from "@usage/core";
+import { AppError, DAY_MS, type GroupCommit, HOUR_MS } from "@usage/core";
 import type { ClientIdentity } from "@usage/db";
 import type { CountedHit, Counters, WireHit } from "@usage/store";
-import type { HitBatcher } from "./batcher.ts";
 import type { LocalCounters } from "./local-counters.ts";
 import type { Spool } from "./spool.ts";
 
@@ -26,7 +25,7 @@ export interface IngestDeps {
   counters: Counters;
   /** Quota and idempotency while Redis is unreachable. */
   local: LocalCounters;
-  batcher: HitBatcher;
+  batcher: GroupCommit<WireHit>;
   spool: Spool;
   onDegraded?: (error: unknown) => void;
   defaultLimit: number;

@@ -5,12 +5,13 @@ import { LRUCache } from "lru-cache";
 /**
  * Quota and idempotency while Redis is unreachable, in this process only. Each gateway then
  * enforces the full hourly quota on its own, so with N gateways a client may get up to N×Q
- * in an hour that Redis spends down; exactness returns with Redis. Event ids seen here are
- * remembered for a day (bounded), and replay dedups again against Redis' markers.
+ * in an hour that Redis spends down; exactness returns with Redis. The last 100,000 event ids
+ * seen here are remembered, and replay dedups again against Redis' markers.
  */
 export class LocalCounters {
   readonly #quota = new Map<string, { hour: number; used: number }>();
-  readonly #seen = new LRUCache<string, number>({ max: 1_000_000, ttl: DAY_MS });
+  // lru-cache preallocates for `max` entries, so the bound is also a fixed memory cost (~4 MB).
+  readonly #seen = new LRUCache<string, number>({ max: 100_000, ttl: DAY_MS });
 
   count(clientId: string, limit: number, hits: readonly CountedHit[], nowMs: number): CountOutcome {
     const hour = epochHour(nowMs);

@@ -1,0 +1,292 @@
+import { writeFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { createKeys } from "@usage/store";
+import { call, eventually, freePort } from "@usage/testkit";
+import { Queue } from "bullmq";
+import { sql } from "kysely";
+import { rawCopy } from "./lib/copy.ts";
+import { type BenchEnv, createBenchEnv, type Proc, startProcess } from "./lib/env.ts";
+import { load } from "./lib/load.ts";
+import { describeMachine } from "./lib/machine.ts";
+import { memoryOf, sampleMemory } from "./lib/proc-stats.ts";
+import { chartSvg, type Figure, markdownTable, textTable } from "./lib/report.ts";
+
+/**
+ * `pnpm bench [--duration 10] [--soak 600] [--no-write]`: the ingest and read benchmarks,
+ * each beside the baseline measured in the same run, printed as a table and written to
+ * docs/benchmarks.md with a chart (docs/benchmarks.svg).
+ */
+const { values } = parseArgs({
+  options: {
+    duration: { type: "string", default: "10" },
+    soak: { type: "string", default: "0" },
+    "no-write": { type: "boolean", default: false },
+    keep: { type: "boolean", default: false },
+  },
+});
+const D = Number(values.duration);
+const SOAK = Number(values.soak);
+if (!(D >= 3) || !(SOAK >= 0)) {
+  process.stderr.write("usage: pnpm bench [--duration SECONDS≥3] [--soak SECONDS] [--no-write] [--keep]\n");
+  process.exit(2);
+}
+const step = (text: string): void => void process.stderr.write(`\n▶ ${text}\n`);
+
+const hitBody = (): Record<string, unknown> => ({
+  ip: "203.0.113.7",
+  endpoint: "/v1/things",
+  timestamp: new Date().toISOString(),
+  method: "GET",
+  status: 200,
+});
+const single = (keys: string[]) => keys.map((key) => ({ body: JSON.stringify(hitBody()), headers: { "x-api-key": key } }));
+const batch = (keys: string[], size: number) =>
+  keys.map((key) => ({ body: JSON.stringify({ hits: Array.from({ length: size }, hitBody) }), headers: { "x-api-key": key } }));
+
+const countHits = async (env: BenchEnv): Promise<number> => {
+  const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM hits`.execute(env.db);
+  return rows[0]?.n ?? 0;
+};
+
+const scrapeLag = async (metricsPort: number): Promise<{ p50: number; p99: number }> => {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  const q = (quantile: string): number =>
+    Number(new RegExp(`usage_ingest_lag_seconds\\{quantile="${quantile}"\\} ([0-9.e+-]+)`).exec(text)?.[1] ?? Number.NaN) * 1000;
+  return { p50: q("0.5"), p99: q("0.99") };
+};
+
+const env = await createBenchEnv(values.keep);
+const procs: Proc[] = [];
+const figures: Figure[] = [];
+try {
+  step("starting the gateway and registering 50 clients");
+  const gateway = await startProcess(["apps/gateway/src/server.ts"], env.settings, "/health", false);
+  procs.push(gateway);
+  const clients = await Promise.all(
+    Array.from(
+      { length: 50 },
+      async (_, i) =>
+        (await call(gateway.base, "POST", "/api/register", { name: `bench-${i}`, email: `bench-${i}-${Date.now()}@example.com` })).body,
+    ),
+  );
+  const keys = clients.map((c) => c.api_key as string);
+  const tokens = await Promise.all(
+    keys
+      .slice(0, 10)
+      .map(
+        async (key) => (await call(gateway.base, "POST", "/api/auth/token", undefined, { "x-api-key": key })).body.access_token as string,
+      ),
+  );
+  const adminToken = (await call(gateway.base, "POST", "/api/auth/token", undefined, { "x-api-key": env.settings.ADMIN_API_KEY as string }))
+    .body.access_token as string;
+
+  const baseline = async (mode: string): Promise<number> => {
+    const server = await startProcess(["loadtest/baselines/server.ts", mode], env.settings, "/api/logs", true);
+    try {
+      return (await load({ url: `${server.base}/api/logs`, variants: single(keys), durationS: D, title: `baseline: ${mode}` }))
+        .requestsPerSec;
+    } finally {
+      await server.stop();
+    }
+  };
+
+  step("baselines: bare Fastify route (same schema, no I/O), INSERT per hit, BullMQ job per hit");
+  const bare = await baseline("bare");
+  const insert = await baseline("insert");
+  const bullmq = await baseline("bullmq");
+  figures.push({ what: "bare Fastify route, same schema, no I/O (ceiling)", value: bare, unit: "req/s" });
+  figures.push({ what: "naive: one INSERT per hit", value: insert, unit: "req/s", baseline: { what: "bare", value: bare } });
+  figures.push({ what: "naive: one BullMQ job per hit", value: bullmq, unit: "req/s", baseline: { what: "bare", value: bare } });
+
+  step("service: single-hit ingest, 50 connections");
+  const singleRun = await load({ url: `${gateway.base}/api/logs`, variants: single(keys), durationS: D, title: "POST /api/logs" });
+  figures.push({
+    what: "service: POST /api/logs, 50 connections",
+    value: singleRun.requestsPerSec,
+    unit: "req/s",
+    baseline: { what: "bare", value: bare },
+    target: { min: 0.7, ofBaseline: true },
+  });
+
+  step("service: batch ingest, 500 hits per request");
+  const batchRun = await load({
+    url: `${gateway.base}/api/logs/batch`,
+    variants: batch(keys, 500),
+    durationS: D,
+    connections: 20,
+    title: "POST /api/logs/batch ×500",
+  });
+  figures.push({
+    what: "service: POST /api/logs/batch ×500",
+    value: batchRun.requestsPerSec * 500,
+    unit: "hits/s",
+    target: { min: 150_000 },
+  });
+
+  // What the ingest stages queued is not part of the end-to-end figure.
+  const queue = new Queue("hits", { connection: env.redis, prefix: createKeys(env.settings.REDIS_PREFIX as string).queuePrefix });
+  await queue.obliterate({ force: true });
+  await queue.close();
+
+  step("end to end: hits accepted by the gateway until committed by the worker, beside a raw COPY");
+  const metricsPort = await freePort();
+  const worker = await startProcess(["apps/worker/src/main.ts"], { ...env.settings, WORKER_METRICS_PORT: String(metricsPort) }, "", false);
+  procs.push(worker);
+  await eventually(
+    async () => ((await fetch(`http://127.0.0.1:${metricsPort}/metrics`).catch(() => undefined))?.ok ? true : undefined),
+    30_000,
+    "worker",
+  );
+  const before = await countHits(env);
+  const started = performance.now();
+  const e2eRun = await load({
+    url: `${gateway.base}/api/logs/batch`,
+    variants: batch(keys, 500),
+    durationS: D,
+    connections: 8,
+    title: "sustained batch ingest with the worker running",
+  });
+  const accepted = e2eRun.ok * 500;
+  await eventually(async () => ((await countHits(env)) >= before + accepted ? true : undefined), 600_000, "all accepted hits committed");
+  const e2eRate = accepted / ((performance.now() - started) / 1000);
+  const copyRate = await rawCopy(
+    env.databaseUrl,
+    clients.map((c) => c.client_id as string),
+    accepted,
+  );
+  figures.push({ what: "raw COPY into the same partitioned table", value: copyRate, unit: "rows/s" });
+  figures.push({
+    what: "service: accepted → committed, sustained",
+    value: e2eRate,
+    unit: "hits/s",
+    baseline: { what: "COPY", value: copyRate },
+    target: { min: 0.8, ofBaseline: true },
+  });
+
+  // A fresh worker, so its lag quantiles cover this stage only (not the backlog above).
+  const maxLoadWorkerPeak = memoryOf(worker.child.pid).peakMb;
+  await worker.stop();
+  const halfWorker = await startProcess(
+    ["apps/worker/src/main.ts"],
+    { ...env.settings, WORKER_METRICS_PORT: String(metricsPort) },
+    "",
+    false,
+  );
+  procs.push(halfWorker);
+  await eventually(
+    async () => ((await fetch(`http://127.0.0.1:${metricsPort}/metrics`).catch(() => undefined))?.ok ? true : undefined),
+    30_000,
+    "worker",
+  );
+
+  step("half the end-to-end rate: lag from acceptance to commit, and usage reads under that load");
+  const halfRate = Math.max(1, Math.round(e2eRate / 2 / 500));
+  const [, daily, top] = await Promise.all([
+    load({
+      url: `${gateway.base}/api/logs/batch`,
+      variants: batch(keys, 500),
+      durationS: D,
+      connections: 4,
+      overallRate: halfRate,
+      title: `ingest at ${halfRate * 500} hits/s`,
+    }),
+    load({
+      url: `${gateway.base}/api/usage/daily`,
+      method: "GET",
+      variants: tokens.map((t) => ({ headers: { authorization: `Bearer ${t}` } })),
+      durationS: D,
+      connections: 4,
+      overallRate: 200,
+      title: "GET /api/usage/daily",
+      quiet: true,
+    }),
+    load({
+      url: `${gateway.base}/api/usage/top`,
+      method: "GET",
+      variants: [{ headers: { authorization: `Bearer ${adminToken}` } }],
+      durationS: D,
+      connections: 2,
+      overallRate: 100,
+      title: "GET /api/usage/top",
+      quiet: true,
+    }),
+  ]);
+  const lag = await scrapeLag(metricsPort);
+  figures.push({ what: "lag 202 → commit at half rate, p50", value: lag.p50, unit: "ms" });
+  figures.push({ what: "lag 202 → commit at half rate, p99", value: lag.p99, unit: "ms", target: { max: 1000 } });
+  figures.push({ what: "GET /api/usage/daily p99 while ingesting", value: daily.latencyP99, unit: "ms", target: { max: 5 } });
+  figures.push({ what: "GET /api/usage/top p99 while ingesting", value: top.latencyP99, unit: "ms", target: { max: 5 } });
+
+  let soak: Array<Record<string, number>> | undefined;
+  if (SOAK > 0) {
+    step(`soak: ${SOAK} s at half the end-to-end rate, memory sampled every 10 s`);
+    const sampler = sampleMemory({ gateway: gateway.child.pid, worker: halfWorker.child.pid }, 10_000);
+    await load({
+      url: `${gateway.base}/api/logs/batch`,
+      variants: batch(keys, 500),
+      durationS: SOAK,
+      connections: 4,
+      overallRate: halfRate,
+      title: "soak",
+    });
+    soak = sampler.stop();
+    const first = soak[1] ?? soak[0];
+    const last = soak[soak.length - 1];
+    figures.push({
+      what: "soak: gateway RSS at the end",
+      value: last?.gateway ?? 0,
+      unit: "MB",
+      baseline: { what: "after 10 s", value: first?.gateway ?? 0 },
+      target: { max: 256 },
+    });
+    figures.push({
+      what: "soak: worker RSS at the end",
+      value: last?.worker ?? 0,
+      unit: "MB",
+      baseline: { what: "after 10 s", value: first?.worker ?? 0 },
+      target: { max: 256 },
+    });
+  }
+  const gatewayMem = memoryOf(gateway.child.pid);
+  const workerMem = { peakMb: Math.max(maxLoadWorkerPeak, memoryOf(halfWorker.child.pid).peakMb) };
+  figures.push({ what: "gateway peak RSS", value: gatewayMem.peakMb, unit: "MB", target: { max: 256 } });
+  figures.push({ what: "worker peak RSS", value: workerMem.peakMb, unit: "MB", target: { max: 256 } });
+
+  const table = textTable(figures);
+  process.stdout.write(`\n${table}\n`);
+  if (!values["no-write"]) {
+    const by = (what: string): Figure => figures.find((f) => f.what.startsWith(what)) as Figure;
+    const ratio = (f: Figure): number => f.value / (f.baseline?.value ?? 1);
+    writeFileSync(
+      "docs/benchmarks.svg",
+      chartSvg({
+        throughput: [
+          { label: "INSERT per hit / bare", value: ratio(by("naive: one INSERT")) },
+          { label: "BullMQ job per hit / bare", value: ratio(by("naive: one BullMQ")) },
+          { label: "POST /api/logs / bare", value: ratio(by("service: POST /api/logs,")), target: 0.7 },
+          { label: "batch ×500 / 150k hits/s", value: by("service: POST /api/logs/batch").value / 150_000, target: 1 },
+          { label: "end to end / raw COPY", value: ratio(by("service: accepted")), target: 0.8 },
+        ],
+        latency: [
+          { label: "lag p50", value: by("lag 202 → commit at half rate, p50").value },
+          { label: "lag p99", value: by("lag 202 → commit at half rate, p99").value, target: 1000 },
+          { label: "daily read p99", value: daily.latencyP99, target: 5 },
+          { label: "top read p99", value: top.latencyP99, target: 5 },
+        ],
+        memory: [
+          { label: "gateway peak RSS", value: gatewayMem.peakMb, target: 256 },
+          { label: "worker peak RSS", value: workerMem.peakMb, target: 256 },
+        ],
+        ...(soak === undefined ? {} : { soak }),
+      }),
+    );
+    writeFileSync(
+      "docs/benchmarks-latest.md",
+      `Measured ${new Date().toISOString()} with \`pnpm bench --duration ${D}${SOAK > 0 ? ` --soak ${SOAK}` : ""}\` on: ${describeMachine()}.\n\n${markdownTable(figures)}\n\n![benchmark chart](benchmarks.svg)\n`,
+    );
+    process.stderr.write("\nwrote docs/benchmarks-latest.md and docs/benchmarks.svg\n");
+  }
+} finally {
+  for (const proc of procs.reverse()) await proc.stop();
+  await env.cleanup();
+}

@@ -1,0 +1,96 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { createDb, type Db, ensureDatabase, ensureIngestPartitions, migrateToLatest } from "@usage/db";
+import { adminQuery, eventually, freePort } from "@usage/testkit";
+import { Redis } from "ioredis";
+
+export interface BenchEnv {
+  settings: Record<string, string>;
+  db: Db;
+  redis: Redis;
+  databaseUrl: string;
+  cleanup(): Promise<void>;
+}
+
+/** A database and Redis prefix of this run's own, removed at the end. */
+export const createBenchEnv = async (keep: boolean): Promise<BenchEnv> => {
+  const suffix = Date.now().toString(36);
+  const base = new URL(process.env.DATABASE_URL ?? "postgres://127.0.0.1:5432/usage");
+  base.pathname = `/usage_bench_${suffix}`;
+  const databaseUrl = base.toString();
+  await ensureDatabase(databaseUrl);
+  const db = createDb(databaseUrl, { max: 4 });
+  await migrateToLatest(db);
+  await ensureIngestPartitions(db, 30);
+  const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+  const prefix = `bench_${suffix}`;
+  const redis = new Redis(redisUrl);
+  return {
+    databaseUrl,
+    db,
+    redis,
+    settings: {
+      NODE_ENV: "production",
+      JWT_SECRET: "bench-secret-bench-secret-bench-secret-0000",
+      ENCRYPTION_KEY: Buffer.alloc(32, 3).toString("base64"),
+      ADMIN_API_KEY: "bench-admin-key-0123456789",
+      LOG_LEVEL: "warn",
+      DATABASE_URL: databaseUrl,
+      REDIS_URL: redisUrl,
+      REDIS_PREFIX: prefix,
+      RATE_LIMIT_PER_HOUR: "1000000000",
+      REGISTER_LIMIT_PER_HOUR: "1000000",
+      SPOOL_DIR: `var/bench-spool-${suffix}`,
+    },
+    async cleanup() {
+      await db.destroy();
+      const stream = redis.scanStream({ match: `${prefix}:*`, count: 1000 });
+      for await (const keys of stream as AsyncIterable<string[]>) if (keys.length > 0) await redis.unlink(...keys);
+      redis.disconnect();
+      if (!keep) await adminQuery(databaseUrl, `DROP DATABASE IF EXISTS "usage_bench_${suffix}" WITH (FORCE)`);
+    },
+  };
+};
+
+export interface Proc {
+  child: ChildProcess;
+  port: number;
+  base: string;
+  stop(): Promise<void>;
+}
+
+/** Starts a node script on a free port and waits until `probe` answers. */
+export const startProcess = async (args: string[], env: Record<string, string>, probe = "/health", withPort = true): Promise<Proc> => {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [
+      ...(process.env.BENCH_NODE_FLAGS ?? "--max-old-space-size=192").split(" ").filter(Boolean),
+      ...(withPort ? [...args, String(port)] : args),
+    ],
+    {
+      env: { ...process.env, ...env, PORT: String(port) },
+      stdio: ["ignore", process.env.BENCH_STDOUT === "1" ? "inherit" : "ignore", "inherit"],
+    },
+  );
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const base = `http://127.0.0.1:${port}`;
+  if (probe !== "") {
+    await eventually(
+      async () => {
+        const response = await fetch(`${base}${probe}`, { method: probe === "/api/logs" ? "POST" : "GET" }).catch(() => undefined);
+        return response === undefined ? undefined : true;
+      },
+      30_000,
+      args.join(" "),
+    );
+  }
+  return {
+    child,
+    port,
+    base,
+    async stop() {
+      if (child.exitCode === null) child.kill("SIGTERM");
+      await exited;
+    },
+  };
+};

@@ -1,0 +1,34 @@
+import { readFileSync } from "node:fs";
+
+/** Resident memory of a process, now and at its peak (VmHWM), in MB, from /proc. */
+export const memoryOf = (pid: number | undefined): { rssMb: number; peakMb: number } => {
+  if (pid === undefined) return { rssMb: 0, peakMb: 0 };
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const kb = (field: string): number => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0);
+    return { rssMb: kb("VmRSS") / 1024, peakMb: kb("VmHWM") / 1024 };
+  } catch {
+    return { rssMb: 0, peakMb: 0 };
+  }
+};
+
+/** Samples the memory of some processes every `everyMs` until stopped. */
+export const sampleMemory = (pids: Record<string, number | undefined>, everyMs: number) => {
+  const samples: Array<{ at: number } & Record<string, number>> = [];
+  const started = Date.now();
+  const take = (): void => {
+    const sample: { at: number } & Record<string, number> = { at: (Date.now() - started) / 1000 };
+    for (const [name, pid] of Object.entries(pids)) sample[name] = memoryOf(pid).rssMb;
+    samples.push(sample);
+  };
+  take();
+  const timer = setInterval(take, everyMs);
+  return {
+    samples,
+    stop(): typeof samples {
+      clearInterval(timer);
+      take();
+      return samples;
+    },
+  };
+};

@@ -1,0 +1,96 @@
+import { randomUUID } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { GroupCommit } from "../src/group-commit.ts";
+
+type WireHit = [string, string, number];
+
+const hit = (): WireHit => [randomUUID(), randomUUID(), Date.now()];
+
+/** A flush that records its groups and completes when told to. */
+const recorder = () => {
+  const groups: WireHit[][] = [];
+  const gates: Array<() => void> = [];
+  let fail: Error | undefined;
+  return {
+    groups,
+    release: () => {
+      for (const open of gates.splice(0)) open();
+    },
+    failNext: (error: Error) => {
+      fail = error;
+    },
+    flush: (hits: WireHit[]) => {
+      groups.push(hits);
+      const error = fail;
+      fail = undefined;
+      return new Promise<void>((resolve, reject) => gates.push(() => (error ? reject(error) : resolve())));
+    },
+  };
+};
+
+describe("GroupCommit", () => {
+  it("makes the hits of one event-loop turn durable in one flush and releases them together", async () => {
+    const r = recorder();
+    const batcher = new GroupCommit<WireHit>({ maxItems: 500, lingerMs: 0, maxInFlight: 2, flush: r.flush });
+    const done = Array.from({ length: 10 }, () => batcher.add([hit()]));
+    let settled = 0;
+    for (const d of done) void d.then(() => settled++);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(r.groups.map((g) => g.length)).toEqual([10]);
+    expect(settled).toBe(0);
+    r.release();
+    await Promise.all(done);
+    expect(settled).toBe(10);
+  });
+
+  it("lets groups grow while flushes are in flight, up to maxInFlight", async () => {
+    const r = recorder();
+    const batcher = new GroupCommit<WireHit>({ maxItems: 1000, lingerMs: 0, maxInFlight: 1, flush: r.flush });
+    const first = batcher.add([hit()]);
+    await new Promise((resolve) => setImmediate(resolve));
+    const later = Array.from({ length: 5 }, () => batcher.add([hit(), hit()]));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(r.groups.map((g) => g.length)).toEqual([1]);
+    r.release();
+    await first;
+    // The slot frees after the waiters are released; the next group goes a turn later.
+    for (let i = 0; i < 2; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(r.groups.map((g) => g.length)).toEqual([1, 10]);
+    r.release();
+    await Promise.all(later);
+  });
+
+  it("flushes at once when a group reaches maxHits", async () => {
+    const r = recorder();
+    const batcher = new GroupCommit<WireHit>({ maxItems: 3, lingerMs: 1000, maxInFlight: 1, flush: r.flush });
+    const done = batcher.add([hit(), hit(), hit()]);
+    expect(r.groups.map((g) => g.length)).toEqual([3]);
+    r.release();
+    await done;
+  });
+
+  it("rejects every waiter of a group whose flush failed, and only those", async () => {
+    const r = recorder();
+    const batcher = new GroupCommit<WireHit>({ maxItems: 500, lingerMs: 0, maxInFlight: 4, flush: r.flush });
+    r.failNext(new Error("queue down"));
+    const failing = [batcher.add([hit()]), batcher.add([hit()])];
+    await new Promise((resolve) => setImmediate(resolve));
+    const ok = batcher.add([hit()]);
+    await new Promise((resolve) => setImmediate(resolve));
+    r.release();
+    await expect(Promise.all(failing)).rejects.toThrow("queue down");
+    await expect(ok).resolves.toBeUndefined();
+  });
+
+  it("flushes what waits on close and refuses later adds", async () => {
+    const r = recorder();
+    const batcher = new GroupCommit<WireHit>({ maxItems: 500, lingerMs: 10_000, maxInFlight: 1, flush: r.flush });
+    const pending = batcher.add([hit(), hit()]);
+    const closing = batcher.close();
+    r.release();
+    await closing;
+    await pending;
+    expect(r.groups.map((g) => g.length)).toEqual([2]);
+    await expect(batcher.add([hit()])).rejects.toThrow("closed");
+  });
+});
