@@ -8,8 +8,10 @@ import { rawCopy } from "./lib/copy.ts";
 import { type BenchEnv, createBenchEnv, type Proc, startProcess } from "./lib/env.ts";
 import { load } from "./lib/load.ts";
 import { describeMachine } from "./lib/machine.ts";
+import { probeLatency } from "./lib/probe.ts";
 import { memoryOf, sampleMemory } from "./lib/proc-stats.ts";
 import { chartSvg, type Figure, markdownTable, textTable } from "./lib/report.ts";
+import { sweepGroupCommit, sweepTable } from "./lib/sweep.ts";
 
 /**
  * `pnpm bench [--duration 10] [--soak 600] [--no-write]`: the ingest and read benchmarks,
@@ -22,12 +24,13 @@ const { values } = parseArgs({
     soak: { type: "string", default: "0" },
     "no-write": { type: "boolean", default: false },
     keep: { type: "boolean", default: false },
+    sweep: { type: "boolean", default: false },
   },
 });
 const D = Number(values.duration);
 const SOAK = Number(values.soak);
 if (!(D >= 3) || !(SOAK >= 0)) {
-  process.stderr.write("usage: pnpm bench [--duration SECONDS≥3] [--soak SECONDS] [--no-write] [--keep]\n");
+  process.stderr.write("usage: pnpm bench [--duration SECONDS≥3] [--soak SECONDS] [--sweep] [--no-write] [--keep]\n");
   process.exit(2);
 }
 const step = (text: string): void => void process.stderr.write(`\n▶ ${text}\n`);
@@ -108,6 +111,10 @@ try {
     target: { min: 0.7, ofBaseline: true },
   });
 
+  // The batch stage's hits alone fill the queue: the worker drains them below.
+  const queue = new Queue("hits", { connection: env.redis, prefix: createKeys(env.settings.REDIS_PREFIX as string).queuePrefix });
+  await queue.obliterate({ force: true });
+
   step("service: batch ingest, 500 hits per request");
   const batchRun = await load({
     url: `${gateway.base}/api/logs/batch`,
@@ -123,20 +130,39 @@ try {
     target: { min: 150_000 },
   });
 
-  // What the ingest stages queued is not part of the end-to-end figure.
-  const queue = new Queue("hits", { connection: env.redis, prefix: createKeys(env.settings.REDIS_PREFIX as string).queuePrefix });
-  await queue.obliterate({ force: true });
-  await queue.close();
-
-  step("end to end: hits accepted by the gateway until committed by the worker, beside a raw COPY");
+  step("worker alone: draining the queue the batch stage filled, beside a raw COPY of as many rows");
   const metricsPort = await freePort();
-  const worker = await startProcess(["apps/worker/src/main.ts"], { ...env.settings, WORKER_METRICS_PORT: String(metricsPort) }, "", false);
-  procs.push(worker);
-  await eventually(
-    async () => ((await fetch(`http://127.0.0.1:${metricsPort}/metrics`).catch(() => undefined))?.ok ? true : undefined),
-    30_000,
-    "worker",
+  const startWorker = async (): Promise<Proc> => {
+    const proc = await startProcess(["apps/worker/src/main.ts"], { ...env.settings, WORKER_METRICS_PORT: String(metricsPort) }, "", false);
+    procs.push(proc);
+    await eventually(
+      async () => ((await fetch(`http://127.0.0.1:${metricsPort}/metrics`).catch(() => undefined))?.ok ? true : undefined),
+      30_000,
+      "worker",
+    );
+    return proc;
+  };
+  const queued = batchRun.ok * 500;
+  const drainFrom = await countHits(env);
+  const drainStart = performance.now();
+  const worker = await startWorker();
+  await eventually(async () => ((await countHits(env)) >= drainFrom + queued ? true : undefined), 900_000, "queue drained");
+  const drainRate = queued / ((performance.now() - drainStart) / 1000);
+  await queue.close();
+  const copyRate = await rawCopy(
+    env.databaseUrl,
+    clients.map((c) => c.client_id as string),
+    queued,
   );
+  figures.push({ what: "raw COPY into the same partitioned table", value: copyRate, unit: "rows/s" });
+  figures.push({
+    what: "worker alone: queue → committed (no HTTP)",
+    value: drainRate,
+    unit: "hits/s",
+    baseline: { what: "COPY", value: copyRate },
+  });
+
+  step("end to end: hits accepted by the gateway until committed by the worker");
   const before = await countHits(env);
   const started = performance.now();
   const e2eRun = await load({
@@ -149,12 +175,6 @@ try {
   const accepted = e2eRun.ok * 500;
   await eventually(async () => ((await countHits(env)) >= before + accepted ? true : undefined), 600_000, "all accepted hits committed");
   const e2eRate = accepted / ((performance.now() - started) / 1000);
-  const copyRate = await rawCopy(
-    env.databaseUrl,
-    clients.map((c) => c.client_id as string),
-    accepted,
-  );
-  figures.push({ what: "raw COPY into the same partitioned table", value: copyRate, unit: "rows/s" });
   figures.push({
     what: "service: accepted → committed, sustained",
     value: e2eRate,
@@ -166,21 +186,11 @@ try {
   // A fresh worker, so its lag quantiles cover this stage only (not the backlog above).
   const maxLoadWorkerPeak = memoryOf(worker.child.pid).peakMb;
   await worker.stop();
-  const halfWorker = await startProcess(
-    ["apps/worker/src/main.ts"],
-    { ...env.settings, WORKER_METRICS_PORT: String(metricsPort) },
-    "",
-    false,
-  );
-  procs.push(halfWorker);
-  await eventually(
-    async () => ((await fetch(`http://127.0.0.1:${metricsPort}/metrics`).catch(() => undefined))?.ok ? true : undefined),
-    30_000,
-    "worker",
-  );
+  const halfWorker = await startWorker();
 
   step("half the end-to-end rate: lag from acceptance to commit, and usage reads under that load");
   const halfRate = Math.max(1, Math.round(e2eRate / 2 / 500));
+  // Reads are timed one by one at a fixed rate (see lib/probe.ts), beside the ingest load.
   const [, daily, top] = await Promise.all([
     load({
       url: `${gateway.base}/api/logs/batch`,
@@ -190,32 +200,14 @@ try {
       overallRate: halfRate,
       title: `ingest at ${halfRate * 500} hits/s`,
     }),
-    load({
-      url: `${gateway.base}/api/usage/daily`,
-      method: "GET",
-      variants: tokens.map((t) => ({ headers: { authorization: `Bearer ${t}` } })),
-      durationS: D,
-      connections: 4,
-      overallRate: 200,
-      title: "GET /api/usage/daily",
-      quiet: true,
-    }),
-    load({
-      url: `${gateway.base}/api/usage/top`,
-      method: "GET",
-      variants: [{ headers: { authorization: `Bearer ${adminToken}` } }],
-      durationS: D,
-      connections: 2,
-      overallRate: 100,
-      title: "GET /api/usage/top",
-      quiet: true,
-    }),
+    probeLatency(`${gateway.base}/api/usage/daily`, { authorization: `Bearer ${tokens[0]}` }, 100, D),
+    probeLatency(`${gateway.base}/api/usage/top`, { authorization: `Bearer ${adminToken}` }, 50, D),
   ]);
   const lag = await scrapeLag(metricsPort);
   figures.push({ what: "lag 202 → commit at half rate, p50", value: lag.p50, unit: "ms" });
   figures.push({ what: "lag 202 → commit at half rate, p99", value: lag.p99, unit: "ms", target: { max: 1000 } });
-  figures.push({ what: "GET /api/usage/daily p99 while ingesting", value: daily.latencyP99, unit: "ms", target: { max: 5 } });
-  figures.push({ what: "GET /api/usage/top p99 while ingesting", value: top.latencyP99, unit: "ms", target: { max: 5 } });
+  figures.push({ what: "GET /api/usage/daily p99 while ingesting", value: daily.p99, unit: "ms", target: { max: 5 } });
+  figures.push({ what: "GET /api/usage/top p99 while ingesting", value: top.p99, unit: "ms", target: { max: 5 } });
 
   let soak: Array<Record<string, number>> | undefined;
   if (SOAK > 0) {
@@ -252,6 +244,14 @@ try {
   figures.push({ what: "gateway peak RSS", value: gatewayMem.peakMb, unit: "MB", target: { max: 256 } });
   figures.push({ what: "worker peak RSS", value: workerMem.peakMb, unit: "MB", target: { max: 256 } });
 
+  let sweep = "";
+  if (values.sweep) {
+    step("group-commit tuning: single-hit ingest under several settings");
+    await gateway.stop();
+    sweep = sweepTable(await sweepGroupCommit(env, keys, () => JSON.stringify(hitBody()), D));
+    process.stdout.write(`\n${sweep}\n`);
+  }
+
   const table = textTable(figures);
   process.stdout.write(`\n${table}\n`);
   if (!values["no-write"]) {
@@ -270,8 +270,8 @@ try {
         latency: [
           { label: "lag p50", value: by("lag 202 → commit at half rate, p50").value },
           { label: "lag p99", value: by("lag 202 → commit at half rate, p99").value, target: 1000 },
-          { label: "daily read p99", value: daily.latencyP99, target: 5 },
-          { label: "top read p99", value: top.latencyP99, target: 5 },
+          { label: "daily read p99", value: daily.p99, target: 5 },
+          { label: "top read p99", value: top.p99, target: 5 },
         ],
         memory: [
           { label: "gateway peak RSS", value: gatewayMem.peakMb, target: 256 },
@@ -282,7 +282,7 @@ try {
     );
     writeFileSync(
       "docs/benchmarks-latest.md",
-      `Measured ${new Date().toISOString()} with \`pnpm bench --duration ${D}${SOAK > 0 ? ` --soak ${SOAK}` : ""}\` on: ${describeMachine()}.\n\n${markdownTable(figures)}\n\n![benchmark chart](benchmarks.svg)\n`,
+      `Measured ${new Date().toISOString()} with \`pnpm bench --duration ${D}${SOAK > 0 ? ` --soak ${SOAK}` : ""}${values.sweep ? " --sweep" : ""}\` on: ${describeMachine()}.\n\n${markdownTable(figures)}\n\n![benchmark chart](benchmarks.svg)\n${sweep === "" ? "" : `\n${sweep}\n`}`,
     );
     process.stderr.write("\nwrote docs/benchmarks-latest.md and docs/benchmarks.svg\n");
   }

@@ -6,7 +6,7 @@ import { type ChildProcess, spawn } from "node:child_process";
  * the other is stopped too and the exit code says so.
  */
 /** A bounded heap keeps each process inside its memory budget (256 MB RSS) under load. */
-const NODE_FLAGS = ["--max-old-space-size=192"];
+const NODE_FLAGS = ["--max-old-space-size=128", "--max-semi-space-size=16"];
 
 const run = (name: string, script: string): ChildProcess =>
   spawn(process.execPath, [...NODE_FLAGS, script, ...process.argv.slice(2)], { stdio: "inherit", env: process.env }).on(

@@ -64,7 +64,7 @@ export const startProcess = async (args: string[], env: Record<string, string>, 
   const child = spawn(
     process.execPath,
     [
-      ...(process.env.BENCH_NODE_FLAGS ?? "--max-old-space-size=192").split(" ").filter(Boolean),
+      ...(process.env.BENCH_NODE_FLAGS ?? "--max-old-space-size=128 --max-semi-space-size=16").split(" ").filter(Boolean),
       ...(withPort ? [...args, String(port)] : args),
     ],
     {

@@ -52,13 +52,22 @@ export const buildApp = async (config: Readonly<Config>, { logger }: AppOptions)
     // No per-request log line: at ingest rates it would cost more than the request.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimitBytes,
-    trustProxy: config.trustProxy,
+    // A hop count becomes a function: Fastify's types take booleans, addresses or functions.
+    trustProxy:
+      typeof config.trustProxy === "number"
+        ? (
+            (hops: number) => (_address: string, hop: number) =>
+              hop < hops
+          )(config.trustProxy)
+        : config.trustProxy,
     requestIdHeader: false,
     genReqId: (request) => {
       const given = request.headers["x-request-id"];
       return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
     },
-    ajv: { plugins: [ipFormat] },
+    // Unknown fields are refused (400), not silently dropped: a typo in `event_id` must not
+    // turn a retry into a second hit. Query strings still coerce ("?limit=10").
+    ajv: { customOptions: { removeAdditional: false }, plugins: [ipFormat] },
     ...(config.tlsCertFile !== undefined && config.tlsKeyFile !== undefined
       ? { serverFactory: httpsServer(config.tlsCertFile, config.tlsKeyFile) }
       : {}),
@@ -66,6 +75,14 @@ export const buildApp = async (config: Readonly<Config>, { logger }: AppOptions)
 
   // JSON only: without this, text/plain bodies would reach the schema as strings.
   app.removeContentTypeParser("text/plain");
+  // An empty JSON body is no body (a key exchange may carry its key in the header alone);
+  // anything else goes to Fastify's own parser, with its prototype-poisoning protection.
+  const parseJson = app.getDefaultJsonParser("error", "error");
+  app.addContentTypeParser("application/json", { parseAs: "string", bodyLimit: config.bodyLimitBytes }, (request, body, done) => {
+    const text = body.toString();
+    if (text.trim() === "") done(null, undefined);
+    else parseJson(request, text, done);
+  });
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
   });

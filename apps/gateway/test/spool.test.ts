@@ -54,12 +54,19 @@ describe("spool", () => {
   });
 
   it("replays what a dead process left active, and what an earlier run sealed", async () => {
-    await appendFile(join(dir, "active-999999-1.jsonl"), `${JSON.stringify([0, [hit()]])}\n`);
-    await appendFile(join(dir, `active-${process.pid}-77.jsonl`), `${JSON.stringify([0, [hit()]])}\n`);
+    await appendFile(join(dir, "active-999999-abc123-1.jsonl"), `${JSON.stringify([0, [hit()]])}\n`);
+    await appendFile(join(dir, `active-${process.ppid}-def456-7.jsonl`), `${JSON.stringify([0, [hit()]])}\n`);
+    // An earlier run of a process that got this very pid (a restarted container's pid 1).
+    await appendFile(join(dir, `active-${process.pid}-0a0b0c-3.jsonl`), `${JSON.stringify([0, [hit()]])}\n`);
     const spool = new Spool(dir, 1024 * 1024);
     await spool.init();
     expect(spool.bytes).toBeGreaterThan(0);
-    // The dead process's segment is replayable; one held by a live process (this one) is not.
-    expect(await spool.replayable()).toEqual(["active-999999-1.jsonl"]);
+    // A dead process's segment and an old run with our pid are replayable; a live process's is not.
+    expect((await spool.replayable()).sort()).toEqual([`active-${process.pid}-0a0b0c-3.jsonl`, "active-999999-abc123-1.jsonl"].sort());
+    // This run's own active segment is not replayable until it is sealed.
+    await spool.append({ counted: true, hits: [hit()] });
+    expect(await spool.replayable()).toHaveLength(2);
+    await spool.rotate();
+    expect(await spool.replayable()).toHaveLength(3);
   });
 });

@@ -126,3 +126,44 @@ describe("bearer tokens the server must refuse", () => {
     expectError(response, 401, "UNAUTHORIZED");
   });
 });
+
+describe("JWT secret rotation", () => {
+  const previous = "the-previous-signing-secret-0123456789abcdef";
+  let gw: GatewayHarness;
+  let client: TestClient;
+  beforeAll(async () => {
+    gw = await buildGateway({ JWT_PREVIOUS_SECRET: previous });
+    client = await gw.register();
+  });
+  afterAll(async () => gw.close());
+
+  it("accepts tokens signed with the previous secret until they expire, and signs new ones with the current", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const claims = {
+      sub: client.client_id,
+      role: "client",
+      iat: now,
+      exp: now + 600,
+      iss: gw.config.jwtIssuer,
+      aud: gw.config.jwtAudience,
+    };
+    const old = forgeToken({ alg: "HS256", typ: "JWT" }, claims, previous);
+    const response = await gw.inject({ method: "GET", url: "/api/usage/daily", headers: { authorization: `Bearer ${old}` } });
+    expect(response.statusCode, response.body).toBe(200);
+    const fresh = await gw.tokenFor(client.api_key);
+    const [header, body] = fresh.split(".") as [string, string];
+    expect(
+      forgeToken(
+        JSON.parse(Buffer.from(header, "base64url").toString()),
+        JSON.parse(Buffer.from(body, "base64url").toString()),
+        gw.config.jwtSecret,
+      ),
+    ).toBe(fresh);
+    const unknown = forgeToken({ alg: "HS256", typ: "JWT" }, claims, "a-third-secret-that-was-never-configured-000");
+    expectError(
+      await gw.inject({ method: "GET", url: "/api/usage/daily", headers: { authorization: `Bearer ${unknown}` } }),
+      401,
+      "UNAUTHORIZED",
+    );
+  });
+});

@@ -1,6 +1,6 @@
 import { GroupCommit, type Logger } from "@usage/core";
 import type { Db, StoredHit } from "@usage/db";
-import { type HitBatchJob, hitBatchValidator, type Keys, type Redis } from "@usage/store";
+import { type HitBatchJob, hitBatchValidator, type Keys, type Redis, type WireHit, wireHitValidator } from "@usage/store";
 import { type Job, UnrecoverableError } from "bullmq";
 import type { WorkerMetrics } from "./metrics.ts";
 import { storeBatch } from "./store-batch.ts";
@@ -66,11 +66,25 @@ export const createHitProcessor = ({ db, publisher, keys, metrics, log }: HitPro
   });
 
   return async (job: Job<HitBatchJob>): Promise<{ hits: number }> => {
-    if (!hitBatchValidator.Check(job.data)) {
+    if (hitBatchValidator.Check(job.data)) {
+      await statements.add(job.data.hits.map(toStored));
+      return { hits: job.data.hits.length };
+    }
+    const hits: unknown = (job.data as { hits?: unknown } | null)?.hits;
+    if (!Array.isArray(hits)) {
       // A payload no retry can fix: fail it for inspection instead of retrying it forever.
       throw new UnrecoverableError("invalid hit-batch payload");
     }
-    await statements.add(job.data.hits.map(toStored));
-    return { hits: job.data.hits.length };
+    // One malformed hit must not cost the others of its job: set it aside, store the rest.
+    const valid = hits.filter((hit): hit is WireHit => wireHitValidator.Check(hit));
+    for (const hit of hits.filter((h) => !wireHitValidator.Check(h))) {
+      await db
+        .insertInto("rejected_hits")
+        .values({ reason: "invalid hit in job payload", hit: JSON.stringify(hit) })
+        .execute();
+    }
+    log.error({ jobId: job.id, rejected: hits.length - valid.length }, "hits set aside from a malformed job");
+    if (valid.length > 0) await statements.add(valid.map(toStored));
+    return { hits: valid.length };
   };
 };

@@ -25,23 +25,29 @@ export const reconcile = async (
 ): Promise<ReconcileReport> => {
   const days = lastDays(nowMs, DAILY_WINDOW_DAYS);
   const report: ReconcileReport = { checked: 0, repairedDays: 0, repairedHours: 0, raisedBy: 0 };
-  for (const row of await dailyRollupsSince(db, days[0] as string)) {
-    report.checked++;
-    const raised = await counters.raiseDay(row.clientId, row.day, row.total);
-    if (raised > 0) {
-      report.repairedDays++;
-      report.raisedBy += raised;
+  // Chunks of concurrent calls: the connection pipelines them, one round trip per chunk.
+  const inChunks = async <T>(rows: T[], raise: (row: T) => Promise<number>, onRaise: () => void): Promise<void> => {
+    for (let i = 0; i < rows.length; i += 500) {
+      for (const raised of await Promise.all(rows.slice(i, i + 500).map(raise))) {
+        report.checked++;
+        if (raised > 0) {
+          onRaise();
+          report.raisedBy += raised;
+        }
+      }
     }
-  }
+  };
+  await inChunks(
+    await dailyRollupsSince(db, days[0] as string),
+    (row) => counters.raiseDay(row.clientId, row.day, row.total),
+    () => report.repairedDays++,
+  );
   const fromHour = epochHour(nowMs) - TOP_WINDOW_HOURS;
-  for (const row of await hourlyRollupsSince(db, fromHour * HOUR_MS)) {
-    report.checked++;
-    const raised = await counters.raiseHour(row.clientId, epochHour(row.hour), row.total);
-    if (raised > 0) {
-      report.repairedHours++;
-      report.raisedBy += raised;
-    }
-  }
+  await inChunks(
+    await hourlyRollupsSince(db, fromHour * HOUR_MS),
+    (row) => counters.raiseHour(row.clientId, epochHour(row.hour), row.total),
+    () => report.repairedHours++,
+  );
   metrics.drift.inc({ kind: "day" }, report.repairedDays);
   metrics.drift.inc({ kind: "hour" }, report.repairedHours);
   if (report.repairedDays + report.repairedHours > 0) log.warn(report, "reconciler repaired counters behind their rollups");

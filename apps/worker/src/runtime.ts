@@ -59,7 +59,11 @@ export const startWorker = async (config: Readonly<Config>, log: Logger, closeTi
     worker.on("failed", (job, error) => log.warn({ jobId: job?.id, name: job?.name, err: error }, "job failed"));
   }
   await scheduleMaintenance(maintenanceQueue).catch((error: unknown) => log.warn({ err: error }, "could not schedule maintenance"));
-  const metricsServer = await serveMetrics(metrics, config.workerMetricsPort, config.host);
+  // A second worker on the same host finds the port taken: it works on, without metrics.
+  const metricsServer = await serveMetrics(metrics, config.workerMetricsPort, config.host).catch((error: unknown) => {
+    log.warn({ err: error, port: config.workerMetricsPort }, "metrics port unavailable; set WORKER_METRICS_PORT per replica");
+    return undefined;
+  });
   log.info({ concurrency: config.workerConcurrency, metricsPort: config.workerMetricsPort }, "worker started");
 
   let closing: Promise<void> | undefined;

@@ -73,7 +73,7 @@ describe("hit worker on a real queue and database", () => {
   });
 
   it("fails a poison payload at once instead of retrying it", async () => {
-    const job = await h.queue.add("hit-batch", { v: 1, hits: [["not-a-uuid"]] } as never);
+    const job = await h.queue.add("hit-batch", { v: 1, hits: "not a list" } as never);
     const state = await eventually(async () => {
       const s = await job.getState();
       return s === "failed" ? s : undefined;
@@ -82,6 +82,18 @@ describe("hit worker on a real queue and database", () => {
     const failed = await h.queue.getJob(job.id as string);
     expect(failed?.attemptsMade).toBe(1);
     expect(failed?.failedReason).toContain("invalid hit-batch payload");
+  });
+
+  it("sets aside a hit that breaks the job schema and stores the others of its job", async () => {
+    const client = clientId();
+    const good = [wireHit(client), wireHit(client)];
+    const malformed = [client, "urn:uuid:1b4e28ba-2fa1-11d2-883f-0016d3cca427", Date.now(), Date.now(), "192.0.2.1", null, null, "/m"];
+    const job = await h.queue.add("hit-batch", { v: 1, hits: [good[0], malformed, good[1]] } as never);
+    await eventually(async () => ((await rawCount(h, client)) === 2 ? true : undefined), 10_000, "the two good hits stored");
+    // Completed hit jobs are removed at once ("unknown"); a failed one would be kept for a week.
+    await eventually(async () => (["completed", "unknown"].includes(await job.getState()) ? true : undefined), 5_000, "job done");
+    const rejected = await h.db.selectFrom("rejected_hits").select("hit").execute();
+    expect(rejected.some((r) => JSON.stringify(r.hit).includes("urn:uuid:"))).toBe(true);
   });
 
   it("sets one bad row aside in rejected_hits and stores the rest of its batch", async () => {

@@ -11,6 +11,8 @@ export const ErrorBody = Type.Object(
   { description: "Error answer (see the error table of the contract)" },
 );
 
+/** Canonical UUID text only: the `uuid` format of ajv-formats also takes a `urn:uuid:` prefix. */
+export const UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
 export const Uuid = Type.String({ format: "uuid" });
 export const DateTime = Type.String({ format: "date-time" });
 export const Day = Type.String({ pattern: "^\\d{4}-\\d{2}-\\d{2}$", examples: ["2026-11-22"] });

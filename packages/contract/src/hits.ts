@@ -1,5 +1,5 @@
 import { type Static, Type } from "typebox";
-import { DateTime, NO_NUL, Uuid } from "./common.ts";
+import { DateTime, NO_NUL, UUID_PATTERN, Uuid } from "./common.ts";
 
 export const HTTP_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"] as const;
 
@@ -12,7 +12,9 @@ const hitProperties = {
   }),
   method: Type.Optional(Type.Enum([...HTTP_METHODS])),
   status: Type.Optional(Type.Integer({ minimum: 100, maximum: 599 })),
-  event_id: Type.Optional(Type.String({ format: "uuid", description: "Idempotency key: a re-send within 24 h is counted once" })),
+  event_id: Type.Optional(
+    Type.String({ pattern: UUID_PATTERN, description: "Idempotency key (a UUID, any case): a re-send within 24 h is counted once" }),
+  ),
 };
 
 export const Hit = Type.Object(hitProperties, { additionalProperties: false });

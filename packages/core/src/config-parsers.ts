@@ -73,3 +73,18 @@ export const cidrList: Parser<Cidr[]> = (raw) =>
       new BlockList().addSubnet(address, prefix, family);
       return { address, prefix, family };
     });
+
+/**
+ * TRUST_PROXY: true/false, a number of proxy hops to trust, or the proxies' addresses or
+ * CIDRs (comma-separated). Only the last two keep a client from choosing its own address
+ * with x-forwarded-for when the gateway can also be reached directly.
+ */
+export const trustProxy: Parser<boolean | number | string> = (raw) => {
+  if (/^\d+$/.test(raw)) return int(1, 100)(raw);
+  try {
+    return bool(raw);
+  } catch {
+    cidrList(raw);
+    return raw;
+  }
+};

@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
-import { base64Key32, bool, type Cidr, ConfigError, cidrList, int, oneOf, str, url } from "./config-parsers.ts";
+import { dirname, isAbsolute, join, resolve } from "node:path";
+import { base64Key32, type Cidr, ConfigError, cidrList, int, oneOf, str, trustProxy, url } from "./config-parsers.ts";
 
 const DEV_JWT_SECRET = "dev-only-jwt-secret-never-use-in-production-000";
 const DEV_ENCRYPTION_KEY = Buffer.alloc(32, 7).toString("base64");
@@ -28,7 +29,8 @@ export interface Config {
   retentionDays: number;
   tlsCertFile: string | undefined;
   tlsKeyFile: string | undefined;
-  trustProxy: boolean;
+  /** false, true (every hop: only when the gateway is reachable through the proxy alone), a hop count, or proxy addresses/CIDRs. */
+  trustProxy: boolean | number | string;
   bodyLimitBytes: number;
   batchMaxHits: number;
   batchLingerMs: number;
@@ -41,8 +43,20 @@ export interface Config {
 
 type Env = Record<string, string | undefined>;
 
-/** Reads `.env` from the working directory if present; real env vars win. */
-export const loadDotEnv = (path = ".env"): void => {
+/**
+ * The workspace root (where pnpm-workspace.yaml is), found upward from the working
+ * directory, so `pnpm --filter @usage/gateway start` (run inside apps/gateway) reads the same
+ * `.env` and spools to the same place as `pnpm start`.
+ */
+export const projectRoot = (from = process.cwd()): string => {
+  for (let dir = resolve(from); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, "pnpm-workspace.yaml"))) return dir;
+    if (dirname(dir) === dir) return resolve(from);
+  }
+};
+
+/** Reads `.env` from the workspace root if present; real env vars win. */
+export const loadDotEnv = (path = join(projectRoot(), ".env")): void => {
   if (existsSync(path)) process.loadEnvFile(path);
 };
 
@@ -94,12 +108,12 @@ export const parseConfig = (env: Env): Readonly<Config> => {
     retentionDays: read("RETENTION_DAYS", int(1, 3650), 90),
     tlsCertFile: optional("TLS_CERT_FILE", str()),
     tlsKeyFile: optional("TLS_KEY_FILE", str()),
-    trustProxy: read("TRUST_PROXY", bool, false),
+    trustProxy: read("TRUST_PROXY", trustProxy, false),
     bodyLimitBytes: read("BODY_LIMIT_BYTES", int(1024, 64 * 1024 * 1024), 1024 * 1024),
     batchMaxHits: read("BATCH_MAX_HITS", int(1, 10_000), 500),
     batchLingerMs: read("BATCH_LINGER_MS", int(0, 1000), 0),
     batchMaxInFlight: read("BATCH_MAX_IN_FLIGHT", int(1, 64), 4),
-    spoolDir: read("SPOOL_DIR", str(), "var/spool"),
+    spoolDir: ((dir: string) => (isAbsolute(dir) ? dir : join(projectRoot(), dir)))(read("SPOOL_DIR", str(), "var/spool")),
     spoolMaxBytes: read("SPOOL_MAX_BYTES", int(1024, Number.MAX_SAFE_INTEGER), 1024 * 1024 * 1024),
     workerConcurrency: read("WORKER_CONCURRENCY", int(1, 256), 8),
     workerMetricsPort: read("WORKER_METRICS_PORT", int(0, 65535), 9464),
@@ -109,6 +123,12 @@ export const parseConfig = (env: Env): Readonly<Config> => {
   }
   if ((config.tlsCertFile === undefined) !== (config.tlsKeyFile === undefined)) {
     throw new ConfigError("TLS_CERT_FILE and TLS_KEY_FILE must be set together");
+  }
+  for (const [name, file] of [
+    ["TLS_CERT_FILE", config.tlsCertFile],
+    ["TLS_KEY_FILE", config.tlsKeyFile],
+  ] as const) {
+    if (file !== undefined && !existsSync(file)) throw new ConfigError(`${name} names a file that does not exist (got "${file}")`);
   }
   return Object.freeze(config);
 };

@@ -45,7 +45,7 @@ describe("configuration", () => {
     [{ ADMIN_IP_ALLOWLIST: "10.0.0.0/33" }, /^ADMIN_IP_ALLOWLIST has an invalid prefix/],
     [{ ADMIN_IP_ALLOWLIST: "nope" }, /^ADMIN_IP_ALLOWLIST has an invalid address/],
     [{ ENCRYPTION_KEY: "c2hvcnQ=" }, /^ENCRYPTION_KEY must be 32 bytes/],
-    [{ TRUST_PROXY: "maybe" }, /^TRUST_PROXY must be true or false/],
+    [{ TRUST_PROXY: "maybe" }, /^TRUST_PROXY has an invalid address/],
     [{ MAX_EVENT_AGE_DAYS: "100", RETENTION_DAYS: "90" }, /MAX_EVENT_AGE_DAYS \(100\) must not exceed RETENTION_DAYS/],
     [{ TLS_CERT_FILE: "/x.pem" }, /TLS_CERT_FILE and TLS_KEY_FILE must be set together/],
   ])("refuses %o with one line naming the setting", (env, message) => {

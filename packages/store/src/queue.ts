@@ -32,6 +32,7 @@ export const HitBatchJob = Type.Object({ v: Type.Literal(1), hits: Type.Array(Wi
 export type HitBatchJob = Static<typeof HitBatchJob>;
 
 export const hitBatchValidator = Compile(HitBatchJob);
+export const wireHitValidator = Compile(WireHit);
 
 /** Retry delays of hit batches: exponential from 250 ms, capped at 5 s, with full jitter on half. */
 export const RETRY_BASE_MS = 250;

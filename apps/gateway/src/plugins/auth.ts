@@ -123,28 +123,43 @@ export const requireAdmin = async function (this: FastifyInstance, request: Fast
   if (request.principal?.role !== "admin") throw new AppError("FORBIDDEN", "admin role required");
 };
 
+const authenticate = async (app: FastifyInstance, request: FastifyRequest, bodyKey: string | undefined): Promise<void> => {
+  const headerKey = request.headers["x-api-key"];
+  const key = typeof headerKey === "string" && headerKey !== "" ? headerKey : undefined;
+  let client: ClientIdentity | undefined;
+  if (key !== undefined || (bodyKey !== undefined && request.headers.authorization === undefined)) {
+    client = await app.auth.directory.byApiKey((key ?? bodyKey) as string);
+    if (client === undefined) throw unauthorized("unknown API key");
+  } else {
+    const principal = app.auth.bearer(request);
+    if (principal === null) throw unauthorized("missing API key or bearer token");
+    if (principal.role !== "client") throw new AppError("FORBIDDEN", "hits are recorded with a client key or token");
+    client = await app.auth.directory.byId(principal.sub);
+    if (client === undefined) throw unauthorized("unknown client");
+  }
+  if (client.revoked_at !== null) throw unauthorized("API key revoked");
+  request.hitClient = client;
+};
+
 /**
- * preValidation of the hit routes: `x-api-key`, else a client bearer token, else (single-hit
- * route only) the body's `api_key`. Runs before the schema so a stranger gets 401, not 400.
+ * onRequest of the hit routes: credentials in the headers are checked before the body is
+ * even read, so a stranger gets 401 (not 400, 413 or 415).
+ */
+export const authenticateByHeaders = async function (this: FastifyInstance, request: FastifyRequest): Promise<void> {
+  if (request.headers["x-api-key"] !== undefined || request.headers.authorization !== undefined)
+    await authenticate(this, request, undefined);
+};
+
+/**
+ * preValidation of the hit routes, for a caller not authenticated by its headers: the
+ * single-hit route also takes the body's `api_key` (the original hit format). Runs before
+ * the schema, so a stranger with a well-formed body gets 401, not 400.
  */
 export const authenticateHitCaller = (allowBodyKey: boolean) =>
   async function (this: FastifyInstance, request: FastifyRequest): Promise<void> {
-    const headerKey = request.headers["x-api-key"];
+    if (request.hitClient !== null) return;
     const body = request.body as { api_key?: unknown } | null | undefined;
     const bodyKey =
       allowBodyKey && typeof body === "object" && body !== null && typeof body.api_key === "string" ? body.api_key : undefined;
-    const key = typeof headerKey === "string" && headerKey !== "" ? headerKey : undefined;
-    let client: ClientIdentity | undefined;
-    if (key !== undefined || (bodyKey !== undefined && request.headers.authorization === undefined)) {
-      client = await this.auth.directory.byApiKey((key ?? bodyKey) as string);
-      if (client === undefined) throw unauthorized("unknown API key");
-    } else {
-      const principal = this.auth.bearer(request);
-      if (principal === null) throw unauthorized("missing API key or bearer token");
-      if (principal.role !== "client") throw new AppError("FORBIDDEN", "hits are recorded with a client key or token");
-      client = await this.auth.directory.byId(principal.sub);
-      if (client === undefined) throw unauthorized("unknown client");
-    }
-    if (client.revoked_at !== null) throw unauthorized("API key revoked");
-    request.hitClient = client;
+    await authenticate(this, request, bodyKey);
   };

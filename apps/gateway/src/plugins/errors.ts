@@ -17,9 +17,23 @@ const BY_STATUS: Record<number, ErrorCode> = Object.fromEntries(
   Object.entries(ERROR_STATUS).map(([code, status]) => [status, code as ErrorCode]),
 );
 
+const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EHOSTUNREACH", "EAI_AGAIN"]);
+
+/** A dependency (Postgres, Redis) is unreachable: the client should retry, it is not a bug. */
+const isUnavailable = (error: unknown): boolean => {
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  if (typeof code === "string" && (NETWORK_CODES.has(code) || code.startsWith("08") || code.startsWith("57P"))) return true;
+  return (
+    typeof message === "string" &&
+    /Connection terminated|timeout exceeded when trying to connect|Connection is closed|Stream isn't writeable/.test(message)
+  );
+};
+
 /** Any thrown value → the contract's error; unknown failures become a bare 500. */
 export const toAppError = (error: unknown): AppError => {
   if (isAppError(error)) return error;
+  if (isUnavailable(error))
+    return new AppError("UNAVAILABLE", "a backing store is unavailable, retry later", { cause: error, retryAfter: 1 });
   const fastifyError = error as Partial<FastifyError> & { validation?: unknown };
   if (fastifyError.validation !== undefined) return new AppError("VALIDATION_ERROR", fastifyError.message ?? "invalid request");
   const mapped = fastifyError.code === undefined ? undefined : FASTIFY_CODES[fastifyError.code];

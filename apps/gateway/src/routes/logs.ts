@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { BatchAccepted, BatchBody, errors, HitAccepted, SingleHitBody } from "@usage/contract";
-import { authenticateHitCaller } from "../plugins/auth.ts";
+import { authenticateByHeaders, authenticateHitCaller } from "../plugins/auth.ts";
 import { type Ingest, quotaHeaders } from "../services/ingest.ts";
 
 const SECURITY: Array<Record<string, string[]>> = [{ apiKey: [] }, { bearer: [] }];
@@ -19,6 +19,7 @@ export const logsRoutes: FastifyPluginAsyncTypebox<{ ingest: Ingest; defaultLimi
   app.post(
     "/logs",
     {
+      onRequest: authenticateByHeaders,
       preValidation: authenticateHitCaller(true),
       schema: {
         tags: ["hits"],
@@ -42,6 +43,7 @@ export const logsRoutes: FastifyPluginAsyncTypebox<{ ingest: Ingest; defaultLimi
   app.post(
     "/logs/batch",
     {
+      onRequest: authenticateByHeaders,
       preValidation: authenticateHitCaller(false),
       schema: {
         tags: ["hits"],

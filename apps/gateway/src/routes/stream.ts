@@ -4,6 +4,7 @@ import { AppError, utcDay } from "@usage/core";
 import { type Db, dailyTotalsForClients, dailyTotalsOfDay } from "@usage/db";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Principal } from "../plugins/auth.ts";
+import { sendError } from "../plugins/errors.ts";
 import type { UsageHub } from "../services/usage-hub.ts";
 
 /** Close codes: 4401/4403 mirror HTTP 401/403; 1013 asks a slow reader to come back later. */
@@ -41,18 +42,18 @@ const snapshot = async (db: Db, principal: Principal): Promise<UsageSnapshot> =>
  * for every committed change it may see.
  */
 export const streamRoute = async (app: FastifyInstance, { hub, db }: StreamOptions): Promise<void> => {
-  app.get(
-    "/usage/stream",
-    {
-      websocket: true,
-      schema: {
-        tags: ["usage"],
-        summary: "WebSocket: usage.snapshot on connect, then usage.updated after each committed batch",
-        description: `Messages: ${JSON.stringify(UsageSnapshotSchema)} then ${JSON.stringify(UsageUpdated)}. Close 4401: bad or missing token; 4403: admin outside the allowlist; 1013: too slow.`,
-        hide: false,
-      },
+  app.route({
+    method: "GET",
+    url: "/usage/stream",
+    schema: {
+      tags: ["usage"],
+      summary: "WebSocket: usage.snapshot on connect, then usage.updated after each committed batch",
+      description: `Messages: ${JSON.stringify(UsageSnapshotSchema)} then ${JSON.stringify(UsageUpdated)}. Close 4401: bad or missing token; 4403: admin outside the allowlist; 1013: too slow.`,
+      hide: false,
     },
-    async (socket: WebSocket, request: FastifyRequest) => {
+    // A plain HTTP request (no upgrade) gets an answer in the contract's shape.
+    handler: async (_request, reply) => sendError(reply, new AppError("VALIDATION_ERROR", "this route takes a WebSocket upgrade")),
+    wsHandler: async (socket: WebSocket, request: FastifyRequest) => {
       let principal: Principal;
       try {
         const token = tokenOf(request);
@@ -99,5 +100,5 @@ export const streamRoute = async (app: FastifyInstance, { hub, db }: StreamOptio
         request.log.warn({ err: error }, "stream snapshot failed");
       }
     },
-  );
+  });
 };

@@ -7,7 +7,8 @@ const SECURITY: Array<Record<string, string[]>> = [{ bearer: [] }];
 
 /** GET /api/usage/daily and /api/usage/top, cached with x-cache: HIT|MISS. */
 export const usageRoutes: FastifyPluginAsyncTypebox<{ reads: UsageReads }> = async (app, { reads }) => {
-  app.addHook("preHandler", requireBearer);
+  // Before the query is validated: a stranger gets 401 and a client 403, never a 400.
+  app.addHook("onRequest", requireBearer);
 
   app.get(
     "/usage/daily",
@@ -33,7 +34,7 @@ export const usageRoutes: FastifyPluginAsyncTypebox<{ reads: UsageReads }> = asy
   app.get(
     "/usage/top",
     {
-      preHandler: requireAdmin,
+      onRequest: requireAdmin,
       schema: {
         tags: ["usage"],
         summary: "Top clients by hits in the last 24 hours (hour-granular at the window's old edge)",

@@ -1,4 +1,4 @@
-import { apiKeyDigest } from "@usage/core";
+import { AppError, apiKeyDigest } from "@usage/core";
 import { type ClientIdentity, type Db, findClientById, findClientByKeyDigest, findClientKeysByIds, findClientsByIds } from "@usage/db";
 import { LRUCache } from "lru-cache";
 
@@ -17,33 +17,51 @@ export interface ClientDirectory {
 }
 
 const TTL_MS = 60_000;
+const API_KEY_SHAPE = /^uk_[A-Za-z0-9_-]{43}$/;
 const MISS_TTL_MS = 5_000;
 type Entry = { client: ClientIdentity | null };
 
 export const createClientDirectory = (db: Db, max = 20_000): ClientDirectory => {
-  const byDigest = new LRUCache<string, Entry>({ max, ttl: TTL_MS });
-  const byId = new LRUCache<string, Entry>({ max, ttl: TTL_MS });
+  // Expired entries stay until evicted, so a lookup can fall back on them while Postgres is away.
+  const options = { max, ttl: TTL_MS, allowStale: false, noDeleteOnStaleGet: true, ttlAutopurge: false };
+  const byDigest = new LRUCache<string, Entry>(options);
+  const byId = new LRUCache<string, Entry>(options);
+  const misses = new LRUCache<string, true>({ max: 10_000, ttl: MISS_TTL_MS });
   const remember = (client: ClientIdentity): void => void byId.set(client.client_id, { client });
   // One lookup in flight per key: a burst from a cold SDK makes one query, not hundreds.
   const inflight = new Map<string, Promise<ClientIdentity | undefined>>();
   const once = (key: string, load: () => Promise<ClientIdentity | undefined>): Promise<ClientIdentity | undefined> => {
     const running = inflight.get(key);
     if (running !== undefined) return running;
-    const promise = load().finally(() => inflight.delete(key));
+    const promise = load()
+      .catch((error: unknown) => {
+        // Postgres unreachable: a known client keeps working on its last known identity.
+        const stale = (key.startsWith("k:") ? byDigest : byId).get(key.slice(2), { allowStale: true })?.client;
+        if (stale) return stale;
+        throw new AppError("UNAVAILABLE", "client store unavailable, retry later", { cause: error, retryAfter: 1 });
+      })
+      .finally(() => inflight.delete(key));
     inflight.set(key, promise);
     return promise;
   };
 
   return {
     async byApiKey(apiKey) {
+      // Not a key this service could have issued: no lookup at all.
+      if (!API_KEY_SHAPE.test(apiKey)) return undefined;
       const digest = apiKeyDigest(apiKey);
       const cacheKey = digest.toString("base64");
       const cached = byDigest.get(cacheKey);
       if (cached !== undefined) return cached.client ?? undefined;
+      // Unknown keys live in a cache of their own, so a flood of them cannot evict real ones.
+      if (misses.has(cacheKey)) return undefined;
       return once(`k:${cacheKey}`, async () => {
         const client = await findClientByKeyDigest(db, digest);
-        byDigest.set(cacheKey, { client: client ?? null }, { ttl: client === undefined ? MISS_TTL_MS : TTL_MS });
-        if (client !== undefined) remember(client);
+        if (client === undefined) misses.set(cacheKey, true);
+        else {
+          byDigest.set(cacheKey, { client });
+          remember(client);
+        }
         return client;
       });
     },
@@ -64,9 +82,17 @@ export const createClientDirectory = (db: Db, max = 20_000): ClientDirectory => 
         if (cached) names.set(id, cached.name);
         else missing.push(id);
       }
-      for (const client of await findClientsByIds(db, missing)) {
-        remember(client);
-        names.set(client.client_id, client.name);
+      try {
+        for (const client of await findClientsByIds(db, missing)) {
+          remember(client);
+          names.set(client.client_id, client.name);
+        }
+      } catch {
+        // A name is decoration: while Postgres is away, the last known one (or none) will do.
+        for (const id of missing) {
+          const stale = byId.get(id, { allowStale: true })?.client;
+          if (stale) names.set(id, stale.name);
+        }
       }
       return names;
     },

@@ -81,7 +81,9 @@ export const createIngest = ({
       const nowMs = now();
       const limit = limitOf(client);
       const timestamps = parseTimestamps(hits, nowMs, path);
-      const counted: CountedHit[] = hits.map((hit, i) => ({ eventId: hit.event_id ?? null, ts: timestamps[i] as number }));
+      // Postgres compares UUIDs case-insensitively; the Redis marker must too.
+      const eventIds = hits.map((hit) => hit.event_id?.toLowerCase() ?? null);
+      const counted: CountedHit[] = hits.map((_, i) => ({ eventId: eventIds[i] ?? null, ts: timestamps[i] as number }));
 
       let degraded = false;
       const outcome = await counters.count(client.client_id, limit, counted, nowMs).catch((error: unknown) => {
@@ -98,7 +100,7 @@ export const createIngest = ({
         });
       }
 
-      const ids = hits.map((hit) => hit.event_id ?? randomUUID());
+      const ids = eventIds.map((eventId) => eventId ?? randomUUID());
       // A duplicate is enqueued again with the first copy's time: storage is idempotent on
       // (client, id, time), and a copy whose first enqueue died with its gateway is not lost.
       const wire: WireHit[] = hits.map((hit, i) => [

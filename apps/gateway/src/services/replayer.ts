@@ -26,15 +26,21 @@ export const createReplayer = ({ spool, redis, counters, queue, log, onReplayed 
   let running: Promise<number> | undefined;
 
   const countOnce = async (hits: WireHit[]): Promise<WireHit[]> => {
-    const byClient = new Map<string, WireHit[]>();
-    for (const hit of hits) byClient.set(hit[0], [...(byClient.get(hit[0]) ?? []), hit]);
+    // Grouped by client and by the hour they were accepted in: the quota they used is that
+    // hour's, not the hour of the replay.
+    const groups = new Map<string, WireHit[]>();
+    for (const hit of hits) {
+      const key = `${hit[0]}|${Math.floor(hit[3] / 3_600_000)}`;
+      groups.set(key, [...(groups.get(key) ?? []), hit]);
+    }
     const out: WireHit[] = [];
-    for (const [clientId, group] of byClient) {
+    for (const group of groups.values()) {
+      const first = group[0] as WireHit;
       const outcome = await counters.count(
-        clientId,
+        first[0],
         Number.MAX_SAFE_INTEGER,
         group.map((hit) => ({ eventId: hit[1], ts: hit[2] })),
-        Date.now(),
+        first[3],
         true,
       );
       group.forEach((hit, i) => {

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { type FileHandle, open, readdir, readFile, rename, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
@@ -18,8 +19,8 @@ interface Pending {
   reject: (error: unknown) => void;
 }
 
-const ACTIVE = /^active-(\d+)-(\d+)\.jsonl$/;
-const READY = /^ready-\d+-\d+\.jsonl$/;
+const ACTIVE = /^active-(\d+)-([0-9a-f]+)-(\d+)\.jsonl$/;
+const READY = /^ready-\d+-[0-9a-f]+-\d+\.jsonl$/;
 
 const isAlive = (pid: number): boolean => {
   try {
@@ -36,13 +37,17 @@ const isAlive = (pid: number): boolean => {
  * fdatasync, and each caller is released only after that sync (group commit, like the
  * batcher). Bounded: past `maxBytes` an append is refused, never silently dropped.
  *
- * Segments: this process writes `active-<pid>-<n>.jsonl`; `rotate()` seals it as
- * `ready-…` for replay. A segment left `active` by a dead process is replayable too.
+ * Segments: this run writes `active-<pid>-<run>-<n>.jsonl` (the run id is random, so a
+ * restarted container that gets the same pid never mistakes an old segment for its own);
+ * `rotate()` seals it as `ready-…` for replay. A segment left `active` by another run whose
+ * process is gone is replayable too.
  */
 export class Spool {
   readonly #dir: string;
   readonly #maxBytes: number;
-  #handle: FileHandle | undefined;
+  readonly #run = randomBytes(6).toString("hex");
+  /** The segment being written: handle, name and how many bytes are known good. */
+  #current: { handle: FileHandle; name: string; offset: number } | undefined;
   #segment = 0;
   #bytes = 0;
   #queue: Pending[] = [];
@@ -72,13 +77,27 @@ export class Spool {
     while (this.#queue.length > 0) {
       const group = this.#queue;
       this.#queue = [];
+      const data = Buffer.concat(group.map((p) => p.line));
+      let current = this.#current;
       try {
-        this.#handle ??= await open(join(this.#dir, `active-${process.pid}-${++this.#segment}.jsonl`), "a");
-        await this.#handle.write(Buffer.concat(group.map((p) => p.line)));
-        await this.#handle.datasync();
+        if (current === undefined) {
+          const name = `active-${process.pid}-${this.#run}-${++this.#segment}.jsonl`;
+          current = { handle: await open(join(this.#dir, name), "wx"), name, offset: 0 };
+          this.#current = current;
+        }
+        // A write may be short: loop until every byte is down, then sync.
+        for (let done = 0; done < data.length; ) {
+          const { bytesWritten } = await current.handle.write(data, done, data.length - done, current.offset + done);
+          done += bytesWritten;
+        }
+        await current.handle.datasync();
+        current.offset += data.length;
         for (const p of group) p.resolve();
         this.#onAppend?.(group.reduce((sum, p) => sum + p.hits, 0));
       } catch (error) {
+        // Cut back to the last synced record, so a torn write cannot swallow the next one.
+        await current?.handle.truncate(current.offset).catch(() => {});
+        this.#bytes -= data.length;
         for (const p of group) p.reject(error);
       }
     }
@@ -87,13 +106,14 @@ export class Spool {
 
   /** Seals the segment being written so it can be replayed; later appends start a new one. */
   async rotate(): Promise<void> {
-    await this.#writing;
-    const handle = this.#handle;
-    if (handle === undefined) return;
-    this.#handle = undefined;
-    await handle.close();
-    const name = `active-${process.pid}-${this.#segment}.jsonl`;
-    await rename(join(this.#dir, name), join(this.#dir, name.replace(/^active/, "ready")));
+    // Wait until no write is under way, then take the segment in the same turn: appends
+    // arriving from here on open a new one.
+    while (this.#writing !== undefined) await this.#writing;
+    const current = this.#current;
+    if (current === undefined) return;
+    this.#current = undefined;
+    await current.handle.close();
+    await rename(join(this.#dir, current.name), join(this.#dir, current.name.replace(/^active/, "ready")));
   }
 
   /** Segments ready for replay: sealed ones, and active ones of processes that died. */
@@ -103,7 +123,10 @@ export class Spool {
     for (const name of names.sort()) {
       if (READY.test(name)) out.push(name);
       const active = ACTIVE.exec(name);
-      if (active !== null && Number(active[1]) !== process.pid && !isAlive(Number(active[1]))) out.push(name);
+      if (active === null || active[2] === this.#run) continue;
+      // Another run's segment: replayable once its process is gone (or the pid is ours now).
+      const pid = Number(active[1]);
+      if (pid === process.pid || !isAlive(pid)) out.push(name);
     }
     return out;
   }
