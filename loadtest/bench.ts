@@ -8,7 +8,7 @@ import { rawCopy } from "./lib/copy.ts";
 import { type BenchEnv, createBenchEnv, type Proc, startProcess } from "./lib/env.ts";
 import { load } from "./lib/load.ts";
 import { describeMachine } from "./lib/machine.ts";
-import { probeLatency } from "./lib/probe.ts";
+import { probeInChild } from "./lib/probe.ts";
 import { memoryOf, sampleMemory } from "./lib/proc-stats.ts";
 import { chartSvg, type Figure, markdownTable, textTable } from "./lib/report.ts";
 import { sweepGroupCommit, sweepTable } from "./lib/sweep.ts";
@@ -200,8 +200,8 @@ try {
       overallRate: halfRate,
       title: `ingest at ${halfRate * 500} hits/s`,
     }),
-    probeLatency(`${gateway.base}/api/usage/daily`, { authorization: `Bearer ${tokens[0]}` }, 100, D),
-    probeLatency(`${gateway.base}/api/usage/top`, { authorization: `Bearer ${adminToken}` }, 50, D),
+    probeInChild(`${gateway.base}/api/usage/daily`, `Bearer ${tokens[0]}`, 100, D),
+    probeInChild(`${gateway.base}/api/usage/top`, `Bearer ${adminToken}`, 50, D),
   ]);
   const lag = await scrapeLag(metricsPort);
   figures.push({ what: "lag 202 → commit at half rate, p50", value: lag.p50, unit: "ms" });

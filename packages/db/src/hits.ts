@@ -21,8 +21,8 @@ export interface DayDelta {
   total: number;
 }
 
-/** Hourly rollups older than this would only be pruned again. */
-const HOURLY_HORIZON = "2 days";
+/** Hourly rollups serve the 25-hour top list only; older ones would only be pruned again. */
+const HOURLY_HORIZON = "26 hours";
 
 /**
  * One statement, so one snapshot and one transaction: insert the hits (a duplicate of

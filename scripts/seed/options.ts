@@ -1,0 +1,87 @@
+import { parseArgs } from "node:util";
+
+/** What `pnpm seed` was asked to do. */
+export interface SeedOptions {
+  rows: number;
+  clients: number;
+  days: number;
+  /** Rows per INSERT statement (one transaction each). */
+  chunk: number;
+}
+
+/** A bad command line: the caller prints the message as one line and exits 2. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+export const USAGE =
+  "usage: pnpm seed --rows N [--clients K=10000] [--days D=30] [--chunk C=1000000]   (counts: 50000000, 50_000_000 or 50M)";
+
+const DEFAULTS = { clients: 10_000, days: 30, chunk: 1_000_000 } as const;
+const LIMITS = {
+  rows: [1, 10_000_000_000],
+  clients: [1, 1_000_000],
+  days: [1, 3650],
+  chunk: [1, 10_000_000],
+} as const satisfies Record<keyof SeedOptions, readonly [number, number]>;
+
+const COUNT = /^(\d+(?:_\d+)*)(?:\.(\d+))?([kmgb])?$/i;
+const SCALE: Record<string, number> = { k: 1e3, m: 1e6, g: 1e9, b: 1e9 };
+
+/** `50000000`, `50_000_000`, `50M`, `2.5k`: a whole non-negative count, or undefined. */
+export const parseCount = (raw: string): number | undefined => {
+  const match = COUNT.exec(raw.trim());
+  if (match === null) return undefined;
+  const [, whole = "", fraction, suffix] = match;
+  const value = Number(`${whole.replaceAll("_", "")}.${fraction ?? "0"}`) * (suffix === undefined ? 1 : (SCALE[suffix.toLowerCase()] ?? 1));
+  const rounded = Math.round(value);
+  // 2.5k is 2500; 1.0005k is not a whole number of rows.
+  return Number.isSafeInteger(rounded) && Math.abs(value - rounded) < 1e-6 ? rounded : undefined;
+};
+
+const count = (name: keyof SeedOptions, raw: string | undefined, fallback?: number): number => {
+  if (raw === undefined) {
+    if (fallback === undefined) throw new UsageError(`--${name} is required, e.g. pnpm seed --${name} 50M`);
+    return fallback;
+  }
+  const value = parseCount(raw);
+  if (value === undefined) throw new UsageError(`--${name} "${raw}" is not a count (use e.g. 50000000, 50_000_000 or 50M)`);
+  const [min, max] = LIMITS[name];
+  if (value < min || value > max) throw new UsageError(`--${name} must be between ${min} and ${max.toLocaleString("en-US")} (got ${raw})`);
+  return value;
+};
+
+/** Parses argv (without node and the script); throws UsageError, or returns "help". */
+export const parseSeedOptions = (argv: readonly string[], maxEventAgeDays: number): SeedOptions | "help" => {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv[0] === "--" ? argv.slice(1) : [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        rows: { type: "string" },
+        clients: { type: "string" },
+        days: { type: "string" },
+        chunk: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (error) {
+    throw new UsageError(`${error instanceof Error ? error.message.split("\n")[0] : String(error)} (${USAGE})`);
+  }
+  if (values.help === true) return "help";
+  const text = (name: string): string | undefined => (typeof values[name] === "string" ? values[name] : undefined);
+  const options: SeedOptions = {
+    rows: count("rows", text("rows")),
+    clients: count("clients", text("clients"), DEFAULTS.clients),
+    days: count("days", text("days"), DEFAULTS.days),
+    chunk: count("chunk", text("chunk"), DEFAULTS.chunk),
+  };
+  if (options.days > maxEventAgeDays) {
+    throw new UsageError(
+      `--days ${options.days} exceeds MAX_EVENT_AGE_DAYS (${maxEventAgeDays}): the service would not accept such old hits`,
+    );
+  }
+  return options;
+};
