@@ -1,5 +1,5 @@
 import { GroupCommit, type Logger } from "@usage/core";
-import type { Db, StoredHit } from "@usage/db";
+import { type Db, rejectHit, type StoredHit } from "@usage/db";
 import { type HitBatchJob, hitBatchValidator, type Keys, type Redis, type WireHit, wireHitValidator } from "@usage/store";
 import { type Job, UnrecoverableError } from "bullmq";
 import type { WorkerMetrics } from "./metrics.ts";
@@ -77,12 +77,7 @@ export const createHitProcessor = ({ db, publisher, keys, metrics, log }: HitPro
     }
     // One malformed hit must not cost the others of its job: set it aside, store the rest.
     const valid = hits.filter((hit): hit is WireHit => wireHitValidator.Check(hit));
-    for (const hit of hits.filter((h) => !wireHitValidator.Check(h))) {
-      await db
-        .insertInto("rejected_hits")
-        .values({ reason: "invalid hit in job payload", hit: JSON.stringify(hit) })
-        .execute();
-    }
+    for (const hit of hits.filter((h) => !wireHitValidator.Check(h))) await rejectHit(db, hit, "invalid hit in job payload");
     log.error({ jobId: job.id, rejected: hits.length - valid.length }, "hits set aside from a malformed job");
     if (valid.length > 0) await statements.add(valid.map(toStored));
     return { hits: valid.length };

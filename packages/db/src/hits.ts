@@ -77,7 +77,8 @@ export const insertHits = async (db: Db, hits: readonly StoredHit[]): Promise<Da
   return rows;
 };
 
-export const rejectHit = async (db: Db, hit: StoredHit, reason: string): Promise<void> => {
+/** Keeps a hit no retry can store (a data error, or a malformed payload) for inspection. */
+export const rejectHit = async (db: Db, hit: unknown, reason: string): Promise<void> => {
   await db
     .insertInto("rejected_hits")
     .values({ reason, hit: JSON.stringify(hit) })

@@ -129,9 +129,7 @@ export const createIngest = ({
 
     async quota(client) {
       const nowMs = now();
-      const used = await counters
-        .quotaUsed(client.client_id, nowMs)
-        .catch(() => local.count(client.client_id, Number.MAX_SAFE_INTEGER, [], nowMs).used);
+      const used = await counters.quotaUsed(client.client_id, nowMs).catch(() => local.used(client.client_id, nowMs));
       return quotaState(limitOf(client), used, nowMs);
     },
   };

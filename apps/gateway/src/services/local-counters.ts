@@ -1,4 +1,4 @@
-import { DAY_MS, epochHour, HOUR_MS } from "@usage/core";
+import { DAY_MS, epochHour } from "@usage/core";
 import type { CountedHit, CountOutcome } from "@usage/store";
 import { LRUCache } from "lru-cache";
 
@@ -14,9 +14,7 @@ export class LocalCounters {
   readonly #seen = new LRUCache<string, number>({ max: 100_000, ttl: DAY_MS });
 
   count(clientId: string, limit: number, hits: readonly CountedHit[], nowMs: number): CountOutcome {
-    const hour = epochHour(nowMs);
-    const entry = this.#quota.get(clientId);
-    const used = entry?.hour === hour ? entry.used : 0;
+    const used = this.used(clientId, nowMs);
     const local = new Map<string, number>();
     const priorTs = hits.map((hit) => {
       if (hit.eventId === null) return null;
@@ -29,8 +27,14 @@ export class LocalCounters {
     const fresh = priorTs.filter((prior) => prior === null).length;
     if (used + fresh > limit) return { accepted: false, used, priorTs: [] };
     for (const [key, ts] of local) this.#seen.set(key, ts);
-    this.#quota.set(clientId, { hour, used: used + fresh });
+    this.#quota.set(clientId, { hour: epochHour(nowMs), used: used + fresh });
     return { accepted: true, used: used + fresh, priorTs };
+  }
+
+  /** Quota this process has granted the client in the current hour. */
+  used(clientId: string, nowMs: number): number {
+    const entry = this.#quota.get(clientId);
+    return entry?.hour === epochHour(nowMs) ? entry.used : 0;
   }
 
   uncount(clientId: string, hits: readonly CountedHit[], nowMs: number): void {
@@ -41,7 +45,7 @@ export class LocalCounters {
 
   /** Drops quota entries of past hours. */
   prune(nowMs: number): void {
-    const hour = Math.floor(nowMs / HOUR_MS);
+    const hour = epochHour(nowMs);
     for (const [clientId, entry] of this.#quota) if (entry.hour !== hour) this.#quota.delete(clientId);
   }
 }

@@ -1,4 +1,4 @@
-import type { Logger } from "@usage/core";
+import { epochHour, type Logger } from "@usage/core";
 import type { Counters, HitBatchJob, WireHit } from "@usage/store";
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
@@ -30,8 +30,10 @@ export const createReplayer = ({ spool, redis, counters, queue, log, onReplayed 
     // hour's, not the hour of the replay.
     const groups = new Map<string, WireHit[]>();
     for (const hit of hits) {
-      const key = `${hit[0]}|${Math.floor(hit[3] / 3_600_000)}`;
-      groups.set(key, [...(groups.get(key) ?? []), hit]);
+      const key = `${hit[0]}|${epochHour(hit[3])}`;
+      const group = groups.get(key);
+      if (group === undefined) groups.set(key, [hit]);
+      else group.push(hit);
     }
     const out: WireHit[] = [];
     for (const group of groups.values()) {
