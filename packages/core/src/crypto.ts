@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHmac, hash, randomBytes } from "node:crypto";
 
 const API_KEY_PREFIX = "uk_";
 
@@ -9,7 +9,7 @@ export const newApiKey = (): string => API_KEY_PREFIX + randomBytes(32).toString
  * A plain SHA-256 is enough for keys with 256 bits of entropy: nothing to brute-force,
  * and it keeps the hot-path lookup cheap.
  */
-export const apiKeyDigest = (apiKey: string): Buffer => createHash("sha256").update(apiKey).digest();
+export const apiKeyDigest = (apiKey: string): Buffer => hash("sha256", apiKey, "buffer");
 
 export interface EmailCipher {
   encrypt(email: string): Buffer;

@@ -1,6 +1,8 @@
-export interface GroupCommitOptions<T> {
-  /** Flush at once when this many items wait. */
+export interface GroupCommitOptions<T, R> {
+  /** Flush at once when the waiting items weigh this much. */
   maxItems: number;
+  /** What one item counts towards `maxItems` (default 1). */
+  weigh?: (item: T) => number;
   /**
    * Extra time a group may wait for company before it flushes (0: only until the end of
    * the current event-loop turn). Groups also grow by themselves while earlier flushes
@@ -9,14 +11,26 @@ export interface GroupCommitOptions<T> {
   lingerMs: number;
   /** Flushes allowed in flight at once; more groups wait for one to finish. */
   maxInFlight: number;
-  /** Makes one group durable; rejects if it could not. */
-  flush: (items: T[]) => Promise<void>;
+  /**
+   * Makes one group durable; rejects if it could not. With a result type, answers one
+   * result per item, in order: each caller then gets the results of its own items.
+   */
+  flush: (items: T[]) => Promise<[R] extends [never] ? void : readonly R[]>;
   onFlush?: (size: number, seconds: number, ok: boolean) => void;
 }
 
-interface Group<T> {
+interface Waiter<R> {
+  /** Where the caller's items sit in the group. */
+  from: number;
+  to: number;
+  resolve: (results: R[]) => void;
+  reject: (error: unknown) => void;
+}
+
+interface Group<T, R> {
   items: T[];
-  waiters: Array<{ resolve: () => void; reject: (error: unknown) => void }>;
+  weight: number;
+  waiters: Array<Waiter<R>>;
 }
 
 /**
@@ -24,28 +38,34 @@ interface Group<T> {
  * durable and releases every waiter together. A group flushes as soon as a flush slot is
  * free (after `lingerMs`), or at once when it reaches `maxItems`: latency is one round trip
  * when idle, and groups grow with the load instead of with a fixed timer. The gateway
- * groups hits into BullMQ jobs with it; the worker groups jobs into one INSERT.
+ * counts the requests of a turn in one Redis script and groups hits into BullMQ jobs with
+ * it; the worker groups jobs into one INSERT.
  */
-export class GroupCommit<T> {
-  readonly #options: GroupCommitOptions<T>;
-  #group: Group<T> | undefined;
+export class GroupCommit<T, R = never> {
+  readonly #options: GroupCommitOptions<T, R>;
+  #group: Group<T, R> | undefined;
   #scheduled = false;
   #inFlight = 0;
   readonly #running = new Set<Promise<void>>();
   #closed = false;
 
-  constructor(options: GroupCommitOptions<T>) {
+  constructor(options: GroupCommitOptions<T, R>) {
     this.#options = options;
   }
 
-  /** Resolves once the items are durable. */
-  add(items: readonly T[]): Promise<void> {
+  /** Resolves once the items are durable, with their results when the flush gives any. */
+  add(items: readonly T[]): Promise<R[]> {
     if (this.#closed) return Promise.reject(new Error("group commit is closed"));
-    const group: Group<T> = this.#group ?? { items: [], waiters: [] };
+    const group: Group<T, R> = this.#group ?? { items: [], weight: 0, waiters: [] };
     this.#group = group;
-    for (const item of items) group.items.push(item);
-    const done = new Promise<void>((resolve, reject) => group.waiters.push({ resolve, reject }));
-    if (group.items.length >= this.#options.maxItems) this.#flush(true);
+    const from = group.items.length;
+    const weigh = this.#options.weigh;
+    for (const item of items) {
+      group.items.push(item);
+      group.weight += weigh === undefined ? 1 : weigh(item);
+    }
+    const done = new Promise<R[]>((resolve, reject) => group.waiters.push({ from, to: group.items.length, resolve, reject }));
+    if (group.weight >= this.#options.maxItems) this.#flush(true);
     else this.#schedule();
     return done;
   }
@@ -72,9 +92,10 @@ export class GroupCommit<T> {
     this.#inFlight++;
     const started = performance.now();
     const run = this.#options.flush(group.items).then(
-      () => {
+      (answer) => {
         this.#options.onFlush?.(group.items.length, (performance.now() - started) / 1000, true);
-        for (const waiter of group.waiters) waiter.resolve();
+        const results = answer as readonly R[] | undefined;
+        for (const waiter of group.waiters) waiter.resolve(results === undefined ? [] : results.slice(waiter.from, waiter.to));
       },
       (error: unknown) => {
         this.#options.onFlush?.(group.items.length, (performance.now() - started) / 1000, false);

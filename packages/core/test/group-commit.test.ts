@@ -79,7 +79,31 @@ describe("GroupCommit", () => {
     await new Promise((resolve) => setImmediate(resolve));
     r.release();
     await expect(Promise.all(failing)).rejects.toThrow("queue down");
-    await expect(ok).resolves.toBeUndefined();
+    await expect(ok).resolves.toEqual([]);
+  });
+
+  it("gives each caller the results of its own items, in order", async () => {
+    const batcher = new GroupCommit<number, string>({
+      maxItems: 500,
+      lingerMs: 0,
+      maxInFlight: 1,
+      flush: async (items) => items.map((n) => `r${n}`),
+    });
+    const [a, b, c] = await Promise.all([batcher.add([1, 2]), batcher.add([3]), batcher.add([4, 5, 6])]);
+    expect([a, b, c]).toEqual([["r1", "r2"], ["r3"], ["r4", "r5", "r6"]]);
+  });
+
+  it("flushes when the items' weight, not their number, reaches maxItems", async () => {
+    const groups: number[][] = [];
+    const batcher = new GroupCommit<number>({
+      maxItems: 10,
+      weigh: (n) => n,
+      lingerMs: 10_000,
+      maxInFlight: 1,
+      flush: async (items) => void groups.push(items),
+    });
+    await Promise.all([batcher.add([4]), batcher.add([6])]);
+    expect(groups).toEqual([[4, 6]]);
   });
 
   it("flushes what waits on close and refuses later adds", async () => {

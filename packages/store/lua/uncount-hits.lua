@@ -1,8 +1,10 @@
 -- Takes back what count-hits did for hits that could not be made durable (answered 503), so
 -- a rejected hit is never counted and its event_id can be sent again.
--- KEYS and ARGV as count-hits (force ignored); only the hits that count-hits found new are passed.
+-- KEYS[1] quota counter of the hour the hits were counted in, KEYS[2] client version,
+-- KEYS[3] global version. ARGV: clientPrefix, rankPrefix, clientId, then per hit as in
+-- count-hits; only the hits that count-hits found new are passed.
 local cp, rp, cid = ARGV[1], ARGV[2], ARGV[3]
-local FIRST = 10
+local FIRST = 4
 local n = (#ARGV - FIRST + 1) / 4
 if n == 0 then return 0 end
 local days, hours = {}, {}

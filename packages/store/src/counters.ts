@@ -1,4 +1,4 @@
-import { DAY_MS, epochHour, HOUR_MS, utcDay } from "@usage/core";
+import { DAY_MS, epochHour, GroupCommit, HOUR_MS, utcDay } from "@usage/core";
 import type { Redis } from "ioredis";
 import type { Keys } from "./keys.ts";
 import { type ScriptCommands, withScripts } from "./scripts.ts";
@@ -41,57 +41,78 @@ export interface Counters {
   raiseHour(clientId: string, hour: number, total: number): Promise<number>;
 }
 
+interface CountRequest {
+  clientId: string;
+  limit: number;
+  hits: readonly CountedHit[];
+  nowMs: number;
+  force: boolean;
+}
+
+/**
+ * Requests counted by one script call at most: a call blocks Redis while it runs, so a
+ * group stays around a millisecond of script time.
+ */
+const MAX_GROUP_HITS = 4000;
+
 export const createCounters = (client: Redis, keys: Keys): Counters => {
   const redis: Redis & ScriptCommands = withScripts(client);
 
-  const scriptArgs = (
-    clientId: string,
-    limit: number,
-    hits: readonly CountedHit[],
-    nowMs: number,
-    force: boolean,
-  ): Array<string | number> => {
+  /** eventId, ts, day and hour of each hit (day and hour empty outside the read windows). */
+  const pushHitArgs = (args: Array<string | number>, hits: readonly CountedHit[], nowMs: number): void => {
     // The read window (and tomorrow: a hit may be stamped up to five minutes ahead).
     const today = Math.floor(nowMs / DAY_MS);
     const firstDay = today - DAILY_WINDOW_DAYS + 1;
     const firstHour = epochHour(nowMs) - TOP_WINDOW_HOURS;
-    const args: Array<string | number> = [
-      keys.clientPrefix(clientId),
-      keys.rankPrefix,
-      clientId,
-      limit,
-      QUOTA_TTL_S,
-      DAY_TTL_S,
-      HOUR_TTL_S,
-      MARKER_TTL_S,
-      force ? 1 : 0,
-    ];
     for (const hit of hits) {
       const day = Math.floor(hit.ts / DAY_MS);
       const hour = epochHour(hit.ts);
       args.push(hit.eventId ?? "", hit.ts, day >= firstDay && day <= today + 1 ? utcDay(hit.ts) : "", hour >= firstHour ? hour : "");
     }
-    return args;
   };
-  const scriptKeys = (clientId: string, nowMs: number): [string, string, string] => [
-    keys.quota(clientId, epochHour(nowMs)),
-    keys.clientVersion(clientId),
-    keys.globalVersion,
-  ];
+
+  const countGroup = async (requests: CountRequest[]): Promise<CountOutcome[]> => {
+    const args: Array<string | number> = [keys.rankPrefix, QUOTA_TTL_S, DAY_TTL_S, HOUR_TTL_S, MARKER_TTL_S, keys.globalVersion];
+    for (const { clientId, limit, hits, nowMs, force } of requests) {
+      args.push(keys.clientPrefix(clientId), keys.quota(clientId, epochHour(nowMs)), clientId, limit, force ? 1 : 0, hits.length);
+      pushHitArgs(args, hits, nowMs);
+    }
+    const reply = await redis.countHits(...args);
+    let at = 0;
+    return requests.map(({ hits }) => {
+      const accepted = Number(reply[at]) === 1;
+      const used = Number(reply[at + 1]);
+      at += 2;
+      if (!accepted) return { accepted, used, priorTs: [] };
+      const priorTs = hits.map((_, i) => {
+        const mark = reply[at + i];
+        return mark === "" ? null : Number(mark);
+      });
+      at += hits.length;
+      return { accepted, used, priorTs };
+    });
+  };
+
+  // All the requests of an event-loop turn (more while a call is in flight) share one
+  // script call: one Redis round trip and one script run instead of one per request.
+  const counting = new GroupCommit<CountRequest, CountOutcome>({
+    maxItems: MAX_GROUP_HITS,
+    weigh: (request) => request.hits.length + 1,
+    lingerMs: 0,
+    maxInFlight: 2,
+    flush: countGroup,
+  });
 
   return {
     async count(clientId, limit, hits, nowMs, force = false) {
-      const reply = await redis.countHits(...scriptKeys(clientId, nowMs), ...scriptArgs(clientId, limit, hits, nowMs, force));
-      const [accepted, used, ...marks] = reply;
-      return {
-        accepted: Number(accepted) === 1,
-        used: Number(used),
-        priorTs: accepted === 1 ? marks.map((mark) => (mark === "" ? null : Number(mark))) : [],
-      };
+      const [outcome] = await counting.add([{ clientId, limit, hits, nowMs, force }]);
+      return outcome as CountOutcome;
     },
     async uncount(clientId, hits, countedAtMs) {
       if (hits.length === 0) return;
-      await redis.uncountHits(...scriptKeys(clientId, countedAtMs), ...scriptArgs(clientId, 0, hits, countedAtMs, true));
+      const args: Array<string | number> = [keys.clientPrefix(clientId), keys.rankPrefix, clientId];
+      pushHitArgs(args, hits, countedAtMs);
+      await redis.uncountHits(keys.quota(clientId, epochHour(countedAtMs)), keys.clientVersion(clientId), keys.globalVersion, ...args);
     },
     async quotaUsed(clientId, nowMs) {
       return Number((await redis.get(keys.quota(clientId, epochHour(nowMs)))) ?? 0);

@@ -4,7 +4,7 @@ import type { Redis } from "ioredis";
 const lua = (name: string): string => readFileSync(new URL(`../lua/${name}.lua`, import.meta.url), "utf8");
 
 const SCRIPTS = {
-  countHits: { numberOfKeys: 3, lua: lua("count-hits") },
+  countHits: { numberOfKeys: 0, lua: lua("count-hits") },
   uncountHits: { numberOfKeys: 3, lua: lua("uncount-hits") },
   rankRange: { lua: lua("rank-range") },
   raiseCounter: { numberOfKeys: 4, lua: lua("raise-counter") },
@@ -16,7 +16,7 @@ type Arg = string | number;
 
 /** The service's Lua scripts as typed commands (EVALSHA, reloaded by ioredis after a flush). */
 export interface ScriptCommands {
-  countHits(k1: string, k2: string, k3: string, ...argv: Arg[]): Promise<Array<string | number>>;
+  countHits(...argv: Arg[]): Promise<Array<string | number>>;
   uncountHits(k1: string, k2: string, k3: string, ...argv: Arg[]): Promise<number>;
   rankRange(numKeys: number, ...keysAndArgs: Arg[]): Promise<string[]>;
   raiseCounter(k1: string, k2: string, k3: string, k4: string, ...argv: Arg[]): Promise<number>;

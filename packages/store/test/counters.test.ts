@@ -1,4 +1,6 @@
 import { randomUUID } from "node:crypto";
+import { utcDay } from "@usage/core";
+import { startPrivateRedis } from "@usage/testkit";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCounters } from "../src/counters.ts";
@@ -43,5 +45,54 @@ describe("counting script on a real Redis", () => {
     const outcomes = await Promise.all(Array.from({ length: 30 }, () => counters.count(client, 10, [{ eventId: null, ts: now }], now)));
     expect(outcomes.filter((o) => o.accepted)).toHaveLength(10);
     expect(await counters.quotaUsed(client, now)).toBe(10);
+  });
+
+  it("counts the requests of one turn, of several clients, in one script call, each all or nothing and in order", async () => {
+    // A private server, so its command statistics are this test's alone.
+    const own = await startPrivateRedis();
+    const conn = new Redis(own.url);
+    try {
+      const counters = createCounters(conn, keys);
+      const now = Date.now();
+      const [a, b] = [randomUUID(), randomUUID()];
+      const ev = randomUUID();
+      const [a1, b1, a2, a3, b2] = await Promise.all([
+        counters.count(
+          a,
+          3,
+          [
+            { eventId: ev, ts: now },
+            { eventId: null, ts: now },
+          ],
+          now,
+        ),
+        counters.count(b, 5, [{ eventId: ev, ts: now - 1 }], now),
+        // Would go over a's quota after a1: refused whole, nothing counted.
+        counters.count(
+          a,
+          3,
+          [
+            { eventId: null, ts: now },
+            { eventId: null, ts: now },
+          ],
+          now,
+        ),
+        // a's event id again: a duplicate of a1's copy, which costs no quota.
+        counters.count(a, 3, [{ eventId: ev, ts: now + 5 }], now),
+        counters.count(b, 5, [{ eventId: ev, ts: now }], now),
+      ]);
+      expect(a1).toEqual({ accepted: true, used: 2, priorTs: [null, null] });
+      expect(b1).toEqual({ accepted: true, used: 1, priorTs: [null] });
+      expect(a2).toEqual({ accepted: false, used: 2, priorTs: [] });
+      expect(a3).toEqual({ accepted: true, used: 2, priorTs: [now] });
+      expect(b2).toEqual({ accepted: true, used: 1, priorTs: [now - 1] });
+      const stats = await conn.info("commandstats");
+      const calls = (name: string): number => Number(new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(stats)?.[1] ?? 0);
+      expect(calls("evalsha") + calls("eval")).toBe(1);
+      expect(await counters.dailyTotals(a, [utcDay(now)])).toEqual([2]);
+    } finally {
+      conn.disconnect();
+      await own.stop();
+    }
   });
 });

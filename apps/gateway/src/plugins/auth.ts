@@ -2,10 +2,10 @@ import { timingSafeEqual } from "node:crypto";
 import fastifyJwt from "@fastify/jwt";
 import { AppError, type Config } from "@usage/core";
 import type { ClientIdentity } from "@usage/db";
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from "fastify";
 import fp from "fastify-plugin";
 import { createAllowlist, type IpCheck } from "../services/allowlist.ts";
-import type { ClientDirectory } from "../services/client-directory.ts";
+import type { ClientDirectory, Lookup } from "../services/client-directory.ts";
 
 export type Role = "client" | "admin";
 export interface Principal {
@@ -123,31 +123,54 @@ export const requireAdmin = async function (this: FastifyInstance, request: Fast
   if (request.principal?.role !== "admin") throw new AppError("FORBIDDEN", "admin role required");
 };
 
-const authenticate = async (app: FastifyInstance, request: FastifyRequest, bodyKey: string | undefined): Promise<void> => {
-  const headerKey = request.headers["x-api-key"];
-  const key = typeof headerKey === "string" && headerKey !== "" ? headerKey : undefined;
-  let client: ClientIdentity | undefined;
-  if (key !== undefined || (bodyKey !== undefined && request.headers.authorization === undefined)) {
-    client = await app.auth.directory.byApiKey((key ?? bodyKey) as string);
-    if (client === undefined) throw unauthorized("unknown API key");
-  } else {
-    const principal = app.auth.bearer(request);
-    if (principal === null) throw unauthorized("missing API key or bearer token");
-    if (principal.role !== "client") throw new AppError("FORBIDDEN", "hits are recorded with a client key or token");
-    client = await app.auth.directory.byId(principal.sub);
-    if (client === undefined) throw unauthorized("unknown client");
-  }
+const admit = (request: FastifyRequest, client: ClientIdentity | undefined, unknown: string): void => {
+  if (client === undefined) throw unauthorized(unknown);
   if (client.revoked_at !== null) throw unauthorized("API key revoked");
   request.hitClient = client;
+};
+
+const settle = (lookup: Lookup, request: FastifyRequest, unknown: string): Promise<void> | undefined => {
+  if (!(lookup instanceof Promise)) return void admit(request, lookup, unknown);
+  return lookup.then((client) => admit(request, client, unknown));
+};
+
+/** Synchronous when the identity is cached, which is nearly always on the hit routes. */
+const authenticate = (app: FastifyInstance, request: FastifyRequest, bodyKey: string | undefined): Promise<void> | undefined => {
+  const headerKey = request.headers["x-api-key"];
+  const key = typeof headerKey === "string" && headerKey !== "" ? headerKey : undefined;
+  if (key !== undefined || (bodyKey !== undefined && request.headers.authorization === undefined))
+    return settle(app.auth.directory.byApiKey((key ?? bodyKey) as string), request, "unknown API key");
+  const principal = app.auth.bearer(request);
+  if (principal === null) throw unauthorized("missing API key or bearer token");
+  if (principal.role !== "client") throw new AppError("FORBIDDEN", "hits are recorded with a client key or token");
+  return settle(app.auth.directory.byId(principal.sub), request, "unknown client");
+};
+
+/** Runs `authenticate` as a callback-style hook, so the cached case makes no promise at all. */
+const hook = (app: FastifyInstance, request: FastifyRequest, bodyKey: string | undefined, done: HookHandlerDoneFunction): void => {
+  let pending: Promise<void> | undefined;
+  try {
+    pending = authenticate(app, request, bodyKey);
+  } catch (error) {
+    done(error as Error);
+    return;
+  }
+  if (pending === undefined) done();
+  else pending.then(() => done(), done);
 };
 
 /**
  * onRequest of the hit routes: credentials in the headers are checked before the body is
  * even read, so a stranger gets 401 (not 400, 413 or 415).
  */
-export const authenticateByHeaders = async function (this: FastifyInstance, request: FastifyRequest): Promise<void> {
-  if (request.headers["x-api-key"] !== undefined || request.headers.authorization !== undefined)
-    await authenticate(this, request, undefined);
+export const authenticateByHeaders = function (
+  this: FastifyInstance,
+  request: FastifyRequest,
+  _reply: FastifyReply,
+  done: HookHandlerDoneFunction,
+): void {
+  if (request.headers["x-api-key"] !== undefined || request.headers.authorization !== undefined) hook(this, request, undefined, done);
+  else done();
 };
 
 /**
@@ -156,10 +179,10 @@ export const authenticateByHeaders = async function (this: FastifyInstance, requ
  * the schema, so a stranger with a well-formed body gets 401, not 400.
  */
 export const authenticateHitCaller = (allowBodyKey: boolean) =>
-  async function (this: FastifyInstance, request: FastifyRequest): Promise<void> {
-    if (request.hitClient !== null) return;
+  function (this: FastifyInstance, request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    if (request.hitClient !== null) return done();
     const body = request.body as { api_key?: unknown } | null | undefined;
     const bodyKey =
       allowBodyKey && typeof body === "object" && body !== null && typeof body.api_key === "string" ? body.api_key : undefined;
-    await authenticate(this, request, bodyKey);
+    hook(this, request, bodyKey, done);
   };

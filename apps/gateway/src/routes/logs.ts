@@ -9,17 +9,27 @@ const ERRORS = errors(400, 401, 403, 413, 415, 429, 503);
 /** POST /api/logs and /api/logs/batch: record hits; a 202 means durable. */
 export const logsRoutes: FastifyPluginAsyncTypebox<{ ingest: Ingest; defaultLimit: number }> = async (app, { ingest, defaultLimit }) => {
   // Every answer of these routes tells the caller where its quota stands.
-  app.addHook("onSend", async (request, reply) => {
-    if (reply.hasHeader("x-ratelimit-limit")) return;
-    const quota =
-      request.hitClient === null ? { limit: defaultLimit, remaining: defaultLimit, reset: 0 } : await ingest.quota(request.hitClient);
-    reply.headers(quotaHeaders(quota));
+  // Callback style: the 202 path (headers already set) then costs no promise.
+  app.addHook("onSend", (request, reply, payload, done) => {
+    if (reply.hasHeader("x-ratelimit-limit")) return done(null, payload);
+    if (request.hitClient === null) {
+      reply.headers(quotaHeaders({ limit: defaultLimit, remaining: defaultLimit, reset: 0 }));
+      return done(null, payload);
+    }
+    ingest.quota(request.hitClient).then(
+      (quota) => {
+        reply.headers(quotaHeaders(quota));
+        done(null, payload);
+      },
+      (error: Error) => done(error),
+    );
   });
 
   app.post(
     "/logs",
     {
       onRequest: authenticateByHeaders,
+      helmet: false,
       preValidation: authenticateHitCaller(true),
       schema: {
         tags: ["hits"],
@@ -44,6 +54,7 @@ export const logsRoutes: FastifyPluginAsyncTypebox<{ ingest: Ingest; defaultLimi
     "/logs/batch",
     {
       onRequest: authenticateByHeaders,
+      helmet: false,
       preValidation: authenticateHitCaller(false),
       schema: {
         tags: ["hits"],

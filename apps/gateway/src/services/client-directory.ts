@@ -7,8 +7,9 @@ import { LRUCache } from "lru-cache";
  * trip. Entries live a minute: a revoked key stops working within that time everywhere.
  */
 export interface ClientDirectory {
-  byApiKey(apiKey: string): Promise<ClientIdentity | undefined>;
-  byId(clientId: string): Promise<ClientIdentity | undefined>;
+  /** A cached identity comes back synchronously: the hot path then costs no promise. */
+  byApiKey(apiKey: string): Lookup;
+  byId(clientId: string): Lookup;
   /** Names for many ids at once (one query for those not cached). */
   names(clientIds: readonly string[]): Promise<Map<string, string>>;
   forget(clientId: string): void;
@@ -20,6 +21,7 @@ const TTL_MS = 60_000;
 const API_KEY_SHAPE = /^uk_[A-Za-z0-9_-]{43}$/;
 const MISS_TTL_MS = 5_000;
 type Entry = { client: ClientIdentity | null };
+export type Lookup = ClientIdentity | undefined | Promise<ClientIdentity | undefined>;
 
 export const createClientDirectory = (db: Db, max = 20_000): ClientDirectory => {
   // Expired entries stay until evicted, so a lookup can fall back on them while Postgres is away.
@@ -46,7 +48,7 @@ export const createClientDirectory = (db: Db, max = 20_000): ClientDirectory => 
   };
 
   return {
-    async byApiKey(apiKey) {
+    byApiKey(apiKey) {
       // Not a key this service could have issued: no lookup at all.
       if (!API_KEY_SHAPE.test(apiKey)) return undefined;
       const digest = apiKeyDigest(apiKey);
@@ -65,7 +67,7 @@ export const createClientDirectory = (db: Db, max = 20_000): ClientDirectory => 
         return client;
       });
     },
-    async byId(clientId) {
+    byId(clientId) {
       const cached = byId.get(clientId);
       if (cached !== undefined) return cached.client ?? undefined;
       return once(`i:${clientId}`, async () => {
