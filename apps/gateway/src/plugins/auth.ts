@@ -180,7 +180,10 @@ export const authenticateByHeaders = function (
  */
 export const authenticateHitCaller = (allowBodyKey: boolean) =>
   function (this: FastifyInstance, request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
-    if (request.hitClient !== null) return done();
+    if (request.hitClient !== null) {
+      done();
+      return;
+    }
     const body = request.body as { api_key?: unknown } | null | undefined;
     const bodyKey =
       allowBodyKey && typeof body === "object" && body !== null && typeof body.api_key === "string" ? body.api_key : undefined;

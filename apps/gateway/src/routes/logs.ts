@@ -11,10 +11,14 @@ export const logsRoutes: FastifyPluginAsyncTypebox<{ ingest: Ingest; defaultLimi
   // Every answer of these routes tells the caller where its quota stands.
   // Callback style: the 202 path (headers already set) then costs no promise.
   app.addHook("onSend", (request, reply, payload, done) => {
-    if (reply.hasHeader("x-ratelimit-limit")) return done(null, payload);
+    if (reply.hasHeader("x-ratelimit-limit")) {
+      done(null, payload);
+      return;
+    }
     if (request.hitClient === null) {
       reply.headers(quotaHeaders({ limit: defaultLimit, remaining: defaultLimit, reset: 0 }));
-      return done(null, payload);
+      done(null, payload);
+      return;
     }
     ingest.quota(request.hitClient).then(
       (quota) => {
