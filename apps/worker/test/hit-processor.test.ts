@@ -108,11 +108,14 @@ describe("hit worker on a real queue and database", () => {
     expect(await rollupMismatches(h)).toBe(0);
   });
 
-  it("keeps hostile strings verbatim", async () => {
+  it("keeps hostile strings verbatim, whatever they hold of SQL or array-literal syntax", async () => {
     const client = clientId();
-    const endpoint = `/'; DROP TABLE hits; -- ${randomUUID()} "\\☃`;
-    await h.queue.add("hit-batch", { v: 1, hits: [wireHit(client, { endpoint })] });
-    const row = await eventually(() => h.db.selectFrom("hits").select("endpoint").where("client_id", "=", client).executeTakeFirst());
-    expect(row.endpoint).toBe(endpoint);
+    const endpoints = [`/'; DROP TABLE hits; -- ${randomUUID()} "\\☃`, "/a,b{c}d", "NULL", '\\"}{,\\', " spaced "];
+    await h.queue.add("hit-batch", { v: 1, hits: endpoints.map((endpoint) => wireHit(client, { endpoint })) });
+    const rows = await eventually(async () => {
+      const found = await h.db.selectFrom("hits").select("endpoint").where("client_id", "=", client).execute();
+      return found.length === endpoints.length ? found : undefined;
+    });
+    expect(rows.map((r) => r.endpoint).sort()).toEqual([...endpoints].sort());
   });
 });

@@ -115,7 +115,7 @@ export const parseConfig = (env: Env): Readonly<Config> => {
     batchMaxInFlight: read("BATCH_MAX_IN_FLIGHT", int(1, 64), 4),
     spoolDir: ((dir: string) => (isAbsolute(dir) ? dir : join(projectRoot(), dir)))(read("SPOOL_DIR", str(), "var/spool")),
     spoolMaxBytes: read("SPOOL_MAX_BYTES", int(1024, Number.MAX_SAFE_INTEGER), 1024 * 1024 * 1024),
-    workerConcurrency: read("WORKER_CONCURRENCY", int(1, 256), 8),
+    workerConcurrency: read("WORKER_CONCURRENCY", int(1, 256), 32),
     workerMetricsPort: read("WORKER_METRICS_PORT", int(0, 65535), 9464),
   };
   if (config.maxEventAgeDays > config.retentionDays) {

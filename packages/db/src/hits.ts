@@ -21,6 +21,26 @@ export interface DayDelta {
   total: number;
 }
 
+const NEEDS_ESCAPE = /["\\]/;
+
+/**
+ * A Postgres array literal, built here rather than by pg per element: every string quoted
+ * (so commas and braces inside stay inside), only `"` and `\` escaped, numbers bare. On a
+ * 5,000-hit statement this is a tenth of what pg's generic array encoding and the ISO time
+ * strings it replaces cost the worker.
+ */
+export const arrayLiteral = (values: ReadonlyArray<string | number | null>): string => {
+  let out = "{";
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    if (i > 0) out += ",";
+    if (value === null || value === undefined) out += "NULL";
+    else if (typeof value === "number") out += String(value);
+    else out += NEEDS_ESCAPE.test(value) ? `"${value.replace(/["\\]/g, "\\$&")}"` : `"${value}"`;
+  }
+  return `${out}}`;
+};
+
 /** Hourly rollups serve the 25-hour top list only; older ones would only be pruned again. */
 const HOURLY_HORIZON = "26 hours";
 
@@ -32,16 +52,18 @@ const HOURLY_HORIZON = "26 hours";
  */
 export const insertHitsQuery = (db: Db, hits: readonly StoredHit[]): CompiledQuery<DayDelta> => {
   const sorted = [...hits].sort((a, b) => (a.clientId < b.clientId ? -1 : a.clientId > b.clientId ? 1 : a.ts - b.ts));
-  const col = <T>(pick: (hit: StoredHit) => T): T[] => sorted.map(pick);
+  const col = (pick: (hit: StoredHit) => string | number | null): string => arrayLiteral(sorted.map(pick));
+  // Times travel as epoch milliseconds: exact, and far cheaper than ISO strings to format and parse.
   return sql<DayDelta>`
     WITH input AS (
-      SELECT * FROM unnest(
+      SELECT client_id, id, timestamptz 'epoch' + ts_ms * interval '1 millisecond' AS ts,
+             timestamptz 'epoch' + received_ms * interval '1 millisecond' AS received_at, ip, status, method, endpoint
+      FROM unnest(
         ${col((h) => h.clientId)}::uuid[], ${col((h) => h.id)}::uuid[],
-        ${col((h) => new Date(h.ts).toISOString())}::timestamptz[],
-        ${col((h) => new Date(h.receivedAt).toISOString())}::timestamptz[],
+        ${col((h) => h.ts)}::bigint[], ${col((h) => h.receivedAt)}::bigint[],
         ${col((h) => h.ip)}::inet[], ${col((h) => h.status)}::smallint[],
         ${col((h) => h.method)}::text[], ${col((h) => h.endpoint)}::text[]
-      ) AS t(client_id, id, ts, received_at, ip, status, method, endpoint)
+      ) AS t(client_id, id, ts_ms, received_ms, ip, status, method, endpoint)
     ),
     inserted AS (
       INSERT INTO hits (client_id, id, ts, received_at, ip, status, method, endpoint)

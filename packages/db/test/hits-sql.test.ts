@@ -1,6 +1,6 @@
 import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler } from "kysely";
 import { describe, expect, it } from "vitest";
-import { insertHitsQuery } from "../src/hits.ts";
+import { arrayLiteral, insertHitsQuery } from "../src/hits.ts";
 import type { Database } from "../src/schema.ts";
 import { dailyTotalsForClients, rankClientsByDays, topClientsSince } from "../src/usage.ts";
 
@@ -46,7 +46,20 @@ describe("hot query snapshots", () => {
       },
     ]);
     expect(query.sql).toMatchSnapshot();
-    expect(query.parameters[0]).toEqual(["a0000000-0000-4000-8000-000000000000", "b0000000-0000-4000-8000-000000000000"]);
+    expect(query.parameters.slice(0, 4)).toEqual([
+      '{"a0000000-0000-4000-8000-000000000000","b0000000-0000-4000-8000-000000000000"}',
+      '{"00000000-0000-4000-8000-000000000002","00000000-0000-4000-8000-000000000001"}',
+      "{3,1}",
+      "{4,2}",
+    ]);
+    expect(query.parameters[5]).toBe("{NULL,200}");
+  });
+
+  it("arrayLiteral quotes every string and escapes only quotes and backslashes", () => {
+    expect(arrayLiteral(["a,b", "{x}", "NULL", null, 'say "hi"', "back\\slash", 7])).toBe(
+      '{"a,b","{x}","NULL",NULL,"say \\"hi\\"","back\\\\slash",7}',
+    );
+    expect(arrayLiteral([])).toBe("{}");
   });
 
   it("usage reads touch the rollups only, never the raw hits", async () => {
