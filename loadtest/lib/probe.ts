@@ -8,6 +8,8 @@ export interface ProbeResult {
   max: number;
 }
 
+const WARM_UP_CALLS = 200;
+
 const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
 
 /**
@@ -45,6 +47,11 @@ export const probeLatency = async (
       });
       req.end();
     });
+  // Warm-up, not recorded: the first calls pay for connections, JIT and cold caches, and
+  // a dashboard's steady state is what the figure is about.
+  for (let i = 0; i < WARM_UP_CALLS; i++) await one();
+  latencies.length = 0;
+  failures = 0;
   const pending: Array<Promise<void>> = [];
   const total = Math.round(perSecond * durationS);
   const started = performance.now();

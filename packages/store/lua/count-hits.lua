@@ -3,10 +3,11 @@
 -- One call per group instead of one per request: the gateway gathers the requests of an
 -- event-loop turn (see counters.ts).
 -- ARGV: rankPrefix, quotaTtl, dayTtl, hourTtl, markerTtl, globalVersionKey, then per request:
---       clientPrefix, quotaKey, clientId, limit, force ('1'|'0'), n, then per hit:
---       eventId ('' = none), tsMs, day ('' = outside the read window), hour ('' = idem)
--- Returns per request: accepted (1|0), quota used, and when accepted one mark per hit:
--- '' (new) or the first copy's tsMs (a duplicate).
+--       clientPrefix, quotaKey, clientId, limit, force ('1'|'0'), nEvents, nBuckets, then
+--       per hit with an event id: eventId, tsMs, day, hour; then per bucket of the hits
+--       without one: day, hour, count. (day '' = outside the read window; hour idem.)
+-- Returns per request: accepted (1|0), quota used, and when accepted one mark per hit with
+-- an event id: '' (new) or the first copy's tsMs (a duplicate).
 local rp, quotaTtl, dayTtl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local hourTtl, markerTtl, globalVersion = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
 
@@ -16,28 +17,28 @@ local any = false
 local at = 7
 while at <= #ARGV do
   local cp, quotaKey, cid = ARGV[at], ARGV[at + 1], ARGV[at + 2]
-  local limit, force, n = tonumber(ARGV[at + 3]), ARGV[at + 4] == '1', tonumber(ARGV[at + 5])
-  local first = at + 6
-  at = first + n * 4
+  local limit, force = tonumber(ARGV[at + 3]), ARGV[at + 4] == '1'
+  local nEvents, nBuckets = tonumber(ARGV[at + 5]), tonumber(ARGV[at + 6])
+  local events = at + 7
+  local buckets = events + nEvents * 4
+  at = buckets + nBuckets * 3
 
   local marks = {}
   local seen = {}
   local fresh = 0
-  for i = 0, n - 1 do
-    local base = first + i * 4
+  for i = 0, nEvents - 1 do
+    local base = events + i * 4
     local ev = ARGV[base]
-    local prior = false
-    if ev ~= '' then
-      prior = seen[ev] or redis.call('GET', cp .. 'ev:' .. ev)
-    end
+    local prior = seen[ev] or redis.call('GET', cp .. 'ev:' .. ev)
     if prior then
       marks[i + 1] = prior
     else
       fresh = fresh + 1
       marks[i + 1] = ''
-      if ev ~= '' then seen[ev] = ARGV[base + 1] end
+      seen[ev] = ARGV[base + 1]
     end
   end
+  for i = 0, nBuckets - 1 do fresh = fresh + tonumber(ARGV[buckets + i * 3 + 2]) end
 
   local used = tonumber(redis.call('GET', quotaKey) or '0')
   if not force and used + fresh > limit then
@@ -49,14 +50,20 @@ while at <= #ARGV do
       -- A key gets its TTL when it is created (the increment equals the total), not on every hit.
       if used == fresh then redis.call('EXPIRE', quotaKey, quotaTtl) end
       local days, hours = {}, {}
-      for i = 0, n - 1 do
+      local function add(day, hour, c)
+        if day ~= '' then days[day] = (days[day] or 0) + c end
+        if hour ~= '' then hours[hour] = (hours[hour] or 0) + c end
+      end
+      for i = 0, nEvents - 1 do
         if marks[i + 1] == '' then
-          local base = first + i * 4
-          local ev, day, hour = ARGV[base], ARGV[base + 2], ARGV[base + 3]
-          if ev ~= '' then redis.call('SET', cp .. 'ev:' .. ev, ARGV[base + 1], 'EX', markerTtl) end
-          if day ~= '' then days[day] = (days[day] or 0) + 1 end
-          if hour ~= '' then hours[hour] = (hours[hour] or 0) + 1 end
+          local base = events + i * 4
+          redis.call('SET', cp .. 'ev:' .. ARGV[base], ARGV[base + 1], 'EX', markerTtl)
+          add(ARGV[base + 2], ARGV[base + 3], 1)
         end
+      end
+      for i = 0, nBuckets - 1 do
+        local base = buckets + i * 3
+        add(ARGV[base], ARGV[base + 1], tonumber(ARGV[base + 2]))
       end
       -- Rank scores are negated so ZRANGE's natural order is (total desc, client_id asc).
       for day, c in pairs(days) do
@@ -77,7 +84,7 @@ while at <= #ARGV do
     end
     out[#out + 1] = 1
     out[#out + 1] = used
-    for i = 1, n do out[#out + 1] = marks[i] end
+    for i = 1, nEvents do out[#out + 1] = marks[i] end
   end
 end
 

@@ -58,23 +58,42 @@ const MAX_GROUP_HITS = 4000;
 export const createCounters = (client: Redis, keys: Keys): Counters => {
   const redis: Redis & ScriptCommands = withScripts(client);
 
-  /** eventId, ts, day and hour of each hit (day and hour empty outside the read windows). */
+  /**
+   * nEvents, nBuckets, then eventId, ts, day and hour of each hit with an event id, then
+   * day, hour and count of the others: those need no marker, so a 500-hit batch of one
+   * hour costs the script three arguments instead of two thousand. Day and hour are empty
+   * outside the read windows.
+   */
   const pushHitArgs = (args: Array<string | number>, hits: readonly CountedHit[], nowMs: number): void => {
     // The read window (and tomorrow: a hit may be stamped up to five minutes ahead).
     const today = Math.floor(nowMs / DAY_MS);
     const firstDay = today - DAILY_WINDOW_DAYS + 1;
     const firstHour = epochHour(nowMs) - TOP_WINDOW_HOURS;
+    const events: Array<string | number> = [];
+    const buckets = new Map<string, [string, number | "", number]>();
     for (const hit of hits) {
-      const day = Math.floor(hit.ts / DAY_MS);
-      const hour = epochHour(hit.ts);
-      args.push(hit.eventId ?? "", hit.ts, day >= firstDay && day <= today + 1 ? utcDay(hit.ts) : "", hour >= firstHour ? hour : "");
+      const dayNumber = Math.floor(hit.ts / DAY_MS);
+      const hourNumber = epochHour(hit.ts);
+      const day = dayNumber >= firstDay && dayNumber <= today + 1 ? utcDay(hit.ts) : "";
+      const hour = hourNumber >= firstHour ? hourNumber : "";
+      if (hit.eventId !== null) {
+        events.push(hit.eventId, hit.ts, day, hour);
+        continue;
+      }
+      const key = `${day}|${hour}`;
+      const bucket = buckets.get(key);
+      if (bucket === undefined) buckets.set(key, [day, hour, 1]);
+      else bucket[2]++;
     }
+    args.push(events.length / 4, buckets.size);
+    for (const value of events) args.push(value);
+    for (const bucket of buckets.values()) args.push(...bucket);
   };
 
   const countGroup = async (requests: CountRequest[]): Promise<CountOutcome[]> => {
     const args: Array<string | number> = [keys.rankPrefix, QUOTA_TTL_S, DAY_TTL_S, HOUR_TTL_S, MARKER_TTL_S, keys.globalVersion];
     for (const { clientId, limit, hits, nowMs, force } of requests) {
-      args.push(keys.clientPrefix(clientId), keys.quota(clientId, epochHour(nowMs)), clientId, limit, force ? 1 : 0, hits.length);
+      args.push(keys.clientPrefix(clientId), keys.quota(clientId, epochHour(nowMs)), clientId, limit, force ? 1 : 0);
       pushHitArgs(args, hits, nowMs);
     }
     const reply = await redis.countHits(...args);
@@ -84,11 +103,12 @@ export const createCounters = (client: Redis, keys: Keys): Counters => {
       const used = Number(reply[at + 1]);
       at += 2;
       if (!accepted) return { accepted, used, priorTs: [] };
-      const priorTs = hits.map((_, i) => {
-        const mark = reply[at + i];
+      // Marks come back for the hits with an event id only, in order; the others are new.
+      const priorTs = hits.map((hit) => {
+        if (hit.eventId === null) return null;
+        const mark = reply[at++];
         return mark === "" ? null : Number(mark);
       });
-      at += hits.length;
       return { accepted, used, priorTs };
     });
   };

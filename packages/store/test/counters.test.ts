@@ -47,6 +47,30 @@ describe("counting script on a real Redis", () => {
     expect(await counters.quotaUsed(client, now)).toBe(10);
   });
 
+  it("uncount takes back exactly what count added: quota, day totals, ranks and event markers", async () => {
+    const counters = createCounters(redis, keys);
+    const now = Date.now();
+    const client = randomUUID();
+    const ev = randomUUID();
+    const hits = [
+      { eventId: ev, ts: now },
+      { eventId: null, ts: now },
+      { eventId: null, ts: now - 3_600_000 },
+      { eventId: null, ts: now - 86_400_000 },
+    ];
+    const counted = await counters.count(client, 100, hits, now);
+    expect(counted).toEqual({ accepted: true, used: 4, priorTs: [null, null, null, null] });
+    const days = [utcDay(now - 86_400_000), utcDay(now)];
+    const dayBefore = await counters.dailyTotals(client, days);
+    expect(dayBefore.reduce((a, b) => a + b, 0)).toBe(4);
+    await counters.uncount(client, hits, now);
+    expect(await counters.quotaUsed(client, now)).toBe(0);
+    expect(await counters.dailyTotals(client, days)).toEqual([0, 0]);
+    expect(await counters.rank([keys.rankDay(utcDay(now))], 0)).not.toContainEqual(expect.objectContaining({ clientId: client }));
+    // The marker is gone: the same event id counts as new again.
+    expect((await counters.count(client, 100, [{ eventId: ev, ts: now }], now)).priorTs).toEqual([null]);
+  });
+
   it("counts the requests of one turn, of several clients, in one script call, each all or nothing and in order", async () => {
     // A private server, so its command statistics are this test's alone.
     const own = await startPrivateRedis();
