@@ -44,10 +44,6 @@ const httpsServer =
 const WARM_CLIENTS = 200;
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
-/** Unique per process start, then a counter: a random UUID per request costs more than the request's routing. */
-const REQUEST_ID_PREFIX = randomUUID().slice(0, 8);
-let requestCounter = 0;
-const nextRequestId = (): string => `${REQUEST_ID_PREFIX}-${(++requestCounter).toString(36)}`;
 
 /** Builds the gateway; only server.ts listens. Tests drive it through `inject`. */
 export const buildApp = async (config: Readonly<Config>, { logger }: AppOptions): Promise<FastifyInstance> => {
@@ -67,7 +63,7 @@ export const buildApp = async (config: Readonly<Config>, { logger }: AppOptions)
     requestIdHeader: false,
     genReqId: (request) => {
       const given = request.headers["x-request-id"];
-      return typeof given === "string" && REQUEST_ID.test(given) ? given : nextRequestId();
+      return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
     },
     // Unknown fields are refused (400), not silently dropped: a typo in `event_id` must not
     // turn a retry into a second hit. Query strings still coerce ("?limit=10").

@@ -66,6 +66,19 @@ describe("operations routes", () => {
     expect(response.headers["x-frame-options"]).toBeDefined();
   });
 
+  it("gives every answer its own request id, and the hit routes no browser headers", async () => {
+    const [a, b] = await Promise.all([
+      gw.inject({ method: "GET", url: "/health" }),
+      gw.inject({ method: "POST", url: "/api/logs", payload: {} }),
+    ]);
+    expect(a.headers["x-request-id"]).toMatch(/^[\w-]+$/);
+    expect(b.headers["x-request-id"]).toMatch(/^[\w-]+$/);
+    expect(a.headers["x-request-id"]).not.toBe(b.headers["x-request-id"]);
+    // SDKs call the hit routes, never a browser: helmet's headers stay off them (docs/architecture.md).
+    expect(b.statusCode).toBe(401);
+    expect(b.headers["x-frame-options"]).toBeUndefined();
+  });
+
   it("answers 404 NOT_FOUND in the contract's shape for an unknown route", async () => {
     const response = await gw.inject({ method: "GET", url: "/api/nope" });
     expect(response.statusCode).toBe(404);

@@ -30,7 +30,7 @@ export const createWorkerMetrics = (): WorkerMetrics => {
     // A summary, for exact quantiles of this worker over the last minute (what the lag bar is about).
     lagSeconds: new Summary({
       name: "usage_ingest_lag_seconds",
-      help: "From a hit's acceptance by the gateway to its commit in Postgres, last 60 s",
+      help: "From a request's 202 at the gateway to the commit of its hits in Postgres (one sample per acceptance time), last 60 s",
       percentiles: [0.5, 0.9, 0.99, 1],
       maxAgeSeconds: 60,
       ageBuckets: 6,

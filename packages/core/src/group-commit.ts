@@ -91,17 +91,27 @@ export class GroupCommit<T, R = never> {
     this.#group = undefined;
     this.#inFlight++;
     const started = performance.now();
-    const run = this.#options.flush(group.items).then(
-      (answer) => {
-        this.#options.onFlush?.(group.items.length, (performance.now() - started) / 1000, true);
+    const fail = (error: unknown): void => {
+      this.#options.onFlush?.(group.items.length, (performance.now() - started) / 1000, false);
+      for (const waiter of group.waiters) waiter.reject(error);
+    };
+    // Started now, but a flush that throws synchronously fails its group like one that rejects.
+    let flushing: Promise<unknown>;
+    try {
+      flushing = this.#options.flush(group.items);
+    } catch (error) {
+      flushing = Promise.reject(error);
+    }
+    const run = flushing
+      .then((answer) => {
         const results = answer as readonly R[] | undefined;
+        if (results !== undefined && results.length !== group.items.length) {
+          return fail(new Error(`flush answered ${results.length} results for ${group.items.length} items`));
+        }
+        this.#options.onFlush?.(group.items.length, (performance.now() - started) / 1000, true);
         for (const waiter of group.waiters) waiter.resolve(results === undefined ? [] : results.slice(waiter.from, waiter.to));
-      },
-      (error: unknown) => {
-        this.#options.onFlush?.(group.items.length, (performance.now() - started) / 1000, false);
-        for (const waiter of group.waiters) waiter.reject(error);
-      },
-    );
+      }, fail)
+      .catch(fail);
     this.#running.add(run);
     void run.finally(() => {
       this.#running.delete(run);

@@ -104,6 +104,25 @@ describe("GroupCommit", () => {
     });
     await Promise.all([batcher.add([4]), batcher.add([6])]);
     expect(groups).toEqual([[4, 6]]);
+    await batcher.close();
+  });
+
+  it("fails the group, and frees its slot, when the flush throws or answers the wrong number of results", async () => {
+    let mode: "throw" | "short" | "ok" = "throw";
+    const batcher = new GroupCommit<number, number>({
+      maxItems: 500,
+      lingerMs: 0,
+      maxInFlight: 1,
+      flush: (items) => {
+        if (mode === "throw") throw new Error("sync boom");
+        return Promise.resolve(mode === "short" ? items.slice(1) : items);
+      },
+    });
+    await expect(batcher.add([1])).rejects.toThrow("sync boom");
+    mode = "short";
+    await expect(batcher.add([1, 2])).rejects.toThrow("1 results for 2 items");
+    mode = "ok";
+    await expect(batcher.add([3])).resolves.toEqual([3]);
   });
 
   it("flushes what waits on close and refuses later adds", async () => {

@@ -42,18 +42,19 @@ export interface Counters {
 }
 
 interface CountRequest {
-  clientId: string;
-  limit: number;
+  /** This request's part of the script's arguments, built before it joins a group. */
+  args: Array<string | number>;
   hits: readonly CountedHit[];
-  nowMs: number;
-  force: boolean;
+  /** Roughly the Redis commands the script runs for it. */
+  work: number;
 }
 
 /**
- * Requests counted by one script call at most: a call blocks Redis while it runs, so a
- * group stays around a millisecond of script time.
+ * Script work per call at most: a call blocks Redis while it runs, so a group stays
+ * around a millisecond or two of script time (an event id costs a GET and a SET, a bucket
+ * a few increments).
  */
-const MAX_GROUP_HITS = 4000;
+const MAX_GROUP_WORK = 2000;
 
 export const createCounters = (client: Redis, keys: Keys): Counters => {
   const redis: Redis & ScriptCommands = withScripts(client);
@@ -64,7 +65,7 @@ export const createCounters = (client: Redis, keys: Keys): Counters => {
    * hour costs the script three arguments instead of two thousand. Day and hour are empty
    * outside the read windows.
    */
-  const pushHitArgs = (args: Array<string | number>, hits: readonly CountedHit[], nowMs: number): void => {
+  const pushHitArgs = (args: Array<string | number>, hits: readonly CountedHit[], nowMs: number): number => {
     // The read window (and tomorrow: a hit may be stamped up to five minutes ahead).
     const today = Math.floor(nowMs / DAY_MS);
     const firstDay = today - DAILY_WINDOW_DAYS + 1;
@@ -88,14 +89,12 @@ export const createCounters = (client: Redis, keys: Keys): Counters => {
     args.push(events.length / 4, buckets.size);
     for (const value of events) args.push(value);
     for (const bucket of buckets.values()) args.push(...bucket);
+    return 2 + events.length / 2 + buckets.size * 4;
   };
 
   const countGroup = async (requests: CountRequest[]): Promise<CountOutcome[]> => {
     const args: Array<string | number> = [keys.rankPrefix, QUOTA_TTL_S, DAY_TTL_S, HOUR_TTL_S, MARKER_TTL_S, keys.globalVersion];
-    for (const { clientId, limit, hits, nowMs, force } of requests) {
-      args.push(keys.clientPrefix(clientId), keys.quota(clientId, epochHour(nowMs)), clientId, limit, force ? 1 : 0);
-      pushHitArgs(args, hits, nowMs);
-    }
+    for (const request of requests) for (const arg of request.args) args.push(arg);
     const reply = await redis.countHits(...args);
     let at = 0;
     return requests.map(({ hits }) => {
@@ -116,8 +115,8 @@ export const createCounters = (client: Redis, keys: Keys): Counters => {
   // All the requests of an event-loop turn (more while a call is in flight) share one
   // script call: one Redis round trip and one script run instead of one per request.
   const counting = new GroupCommit<CountRequest, CountOutcome>({
-    maxItems: MAX_GROUP_HITS,
-    weigh: (request) => request.hits.length + 1,
+    maxItems: MAX_GROUP_WORK,
+    weigh: (request) => request.work,
     lingerMs: 0,
     maxInFlight: 2,
     flush: countGroup,
@@ -125,13 +124,23 @@ export const createCounters = (client: Redis, keys: Keys): Counters => {
 
   return {
     async count(clientId, limit, hits, nowMs, force = false) {
-      const [outcome] = await counting.add([{ clientId, limit, hits, nowMs, force }]);
-      return outcome as CountOutcome;
+      // Built here, so a request that cannot be encoded fails alone, not its whole group.
+      const args: Array<string | number> = [
+        keys.clientPrefix(clientId),
+        keys.quota(clientId, epochHour(nowMs)),
+        clientId,
+        limit,
+        force ? 1 : 0,
+      ];
+      const work = pushHitArgs(args, hits, nowMs);
+      const [outcome] = await counting.add([{ args, hits, work }]);
+      if (outcome === undefined) throw new Error("counting script gave no answer for a request");
+      return outcome;
     },
     async uncount(clientId, hits, countedAtMs) {
       if (hits.length === 0) return;
       const args: Array<string | number> = [keys.clientPrefix(clientId), keys.rankPrefix, clientId];
-      pushHitArgs(args, hits, countedAtMs);
+      void pushHitArgs(args, hits, countedAtMs);
       await redis.uncountHits(keys.quota(clientId, epochHour(countedAtMs)), keys.clientVersion(clientId), keys.globalVersion, ...args);
     },
     async quotaUsed(clientId, nowMs) {

@@ -16,7 +16,9 @@ export const createRedis = (url: string, role: RedisRole, options: RedisOptions 
     enableOfflineQueue: role !== "command",
     maxRetriesPerRequest: role === "command" ? 1 : null,
     // A request never waits on a Redis that stopped answering (a cut network sends no RST).
-    ...(role === "command" ? { commandTimeout: 2_000 } : {}),
+    // A command cut off by a disconnect is not sent again on reconnect: its caller already
+    // took the fallback path, and a counting script run twice would count twice.
+    ...(role === "command" ? { commandTimeout: 2_000, autoResendUnfulfilledCommands: false } : {}),
     // Capped, jittered reconnect so a fleet does not stampede a recovering Redis.
     retryStrategy: (attempt) => Math.min(2_000, 50 * 2 ** Math.min(attempt, 6)) + Math.floor(Math.random() * 100),
     ...options,

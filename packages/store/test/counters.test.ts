@@ -47,6 +47,27 @@ describe("counting script on a real Redis", () => {
     expect(await counters.quotaUsed(client, now)).toBe(10);
   });
 
+  it("is exact across gateways too: two counters on their own connections, calls interleaved over turns", async () => {
+    const other = new Redis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379");
+    try {
+      const gateways = [createCounters(redis, keys), createCounters(other, keys)];
+      const client = randomUUID();
+      const now = Date.now();
+      const outcomes: Array<Promise<{ accepted: boolean }>> = [];
+      for (let turn = 0; turn < 10; turn++) {
+        for (let i = 0; i < 6; i++)
+          outcomes.push((gateways[i % 2] as (typeof gateways)[number]).count(client, 25, [{ eventId: null, ts: now }], now));
+        // A new event-loop turn while earlier calls are still in flight.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      const accepted = (await Promise.all(outcomes)).filter((o) => o.accepted);
+      expect(accepted).toHaveLength(25);
+      expect(await gateways[0]?.quotaUsed(client, now)).toBe(25);
+    } finally {
+      other.disconnect();
+    }
+  });
+
   it("uncount takes back exactly what count added: quota, day totals, ranks and event markers", async () => {
     const counters = createCounters(redis, keys);
     const now = Date.now();

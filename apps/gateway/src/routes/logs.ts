@@ -20,13 +20,13 @@ export const logsRoutes: FastifyPluginAsyncTypebox<{ ingest: Ingest; defaultLimi
       done(null, payload);
       return;
     }
-    ingest.quota(request.hitClient).then(
-      (quota) => {
-        reply.headers(quotaHeaders(quota));
-        done(null, payload);
-      },
-      (error: Error) => done(error),
-    );
+    ingest
+      .quota(request.hitClient)
+      .then((quota) => void reply.headers(quotaHeaders(quota)))
+      .then(
+        () => done(null, payload),
+        (error: Error) => done(error),
+      );
   });
 
   app.post(
