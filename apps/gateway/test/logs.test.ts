@@ -60,6 +60,15 @@ describe("POST /api/logs", () => {
     expect(bad.headers["x-ratelimit-remaining"]).toBe(ok.headers["x-ratelimit-remaining"]);
   });
 
+  it("refuses a revoked key with 401 on the first call (database) and on the next (cached identity)", async () => {
+    const revoked = await gw.register();
+    await gw.db.updateTable("clients").set({ revoked_at: new Date() }).where("client_id", "=", revoked.client_id).execute();
+    for (let i = 0; i < 2; i++) expectError(await post(hit(), { "x-api-key": revoked.api_key }), 401, "UNAUTHORIZED");
+    // A cached identity answers synchronously; one hook call must still answer exactly once.
+    const ok = await Promise.all([post(hit()), post(hit())]);
+    expect(ok.map((r) => r.statusCode)).toEqual([202, 202]);
+  });
+
   it("accepts the key as the body's api_key and a client bearer token", async () => {
     const viaBody = await post({ api_key: client.api_key, ...hit() }, {});
     expect(viaBody.statusCode, viaBody.body).toBe(202);

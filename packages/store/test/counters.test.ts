@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { utcDay } from "@usage/core";
+import { epochHour, utcDay } from "@usage/core";
 import { startPrivateRedis } from "@usage/testkit";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -88,6 +88,8 @@ describe("counting script on a real Redis", () => {
     expect(await counters.quotaUsed(client, now)).toBe(0);
     expect(await counters.dailyTotals(client, days)).toEqual([0, 0]);
     expect(await counters.rank([keys.rankDay(utcDay(now))], 0)).not.toContainEqual(expect.objectContaining({ clientId: client }));
+    const hours = [epochHour(now), epochHour(now - 3_600_000)].map((hour) => keys.rankHour(hour));
+    expect(await counters.rank(hours, 0)).not.toContainEqual(expect.objectContaining({ clientId: client }));
     // The marker is gone: the same event id counts as new again.
     expect((await counters.count(client, 100, [{ eventId: ev, ts: now }], now)).priorTs).toEqual([null]);
   });
@@ -135,6 +137,31 @@ describe("counting script on a real Redis", () => {
       const calls = (name: string): number => Number(new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(stats)?.[1] ?? 0);
       expect(calls("evalsha") + calls("eval")).toBe(1);
       expect(await counters.dailyTotals(a, [utcDay(now)])).toEqual([2]);
+
+      // Marks come back for event-id hits only: a mixed request after a refused one stays aligned.
+      const [ev1, ev2] = [randomUUID(), randomUUID()];
+      const [refused, mixed] = await Promise.all([
+        counters.count(
+          b,
+          5,
+          Array.from({ length: 9 }, () => ({ eventId: null, ts: now })),
+          now,
+        ),
+        counters.count(
+          b,
+          5,
+          [
+            { eventId: null, ts: now },
+            { eventId: ev1, ts: now + 1 },
+            { eventId: null, ts: now },
+            { eventId: ev1, ts: now + 2 },
+            { eventId: ev2, ts: now + 3 },
+          ],
+          now,
+        ),
+      ]);
+      expect(refused).toEqual({ accepted: false, used: 1, priorTs: [] });
+      expect(mixed).toEqual({ accepted: true, used: 5, priorTs: [null, null, null, now + 1, null] });
     } finally {
       conn.disconnect();
       await own.stop();
