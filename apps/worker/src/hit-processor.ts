@@ -18,17 +18,6 @@ const MAX_HITS_PER_STATEMENT = 5_000;
 /** Statements in flight per worker process (two cores of Postgres to keep busy). */
 const STATEMENTS_IN_FLIGHT = 2;
 
-const toStored = ([clientId, id, ts, receivedAt, ip, method, status, endpoint]: HitBatchJob["hits"][number]): StoredHit => ({
-  clientId,
-  id,
-  ts,
-  receivedAt,
-  ip,
-  method,
-  status,
-  endpoint,
-});
-
 /**
  * Consumes hit-batch jobs. The jobs active at once (WORKER_CONCURRENCY) share statements:
  * when the queue is deep, one INSERT carries several jobs' hits, and each job completes
@@ -52,7 +41,7 @@ export const createHitProcessor = ({ db, publisher, keys, metrics, log }: HitPro
         // One sample per 202, not per hit: the hits of a request share their acceptance time,
         // and a quantile summary per hit cost a tenth of the worker's CPU.
         const accepted = new Set<number>();
-        for (const hit of hits) accepted.add(hit.receivedAt);
+        for (const hit of hits) accepted.add(hit[3]);
         for (const at of accepted) metrics.lagSeconds.observe(Math.max(0, now - at) / 1000);
         if (outcome.deltas.length > 0) {
           const events = outcome.deltas.map((d) => ({ client_id: d.clientId, date: d.day, delta: d.delta, total_requests: d.total }));
@@ -71,7 +60,7 @@ export const createHitProcessor = ({ db, publisher, keys, metrics, log }: HitPro
 
   return async (job: Job<HitBatchJob>): Promise<{ hits: number }> => {
     if (hitBatchValidator.Check(job.data)) {
-      await statements.add(job.data.hits.map(toStored));
+      await statements.add(job.data.hits);
       return { hits: job.data.hits.length };
     }
     const hits: unknown = (job.data as { hits?: unknown } | null)?.hits;
@@ -83,7 +72,7 @@ export const createHitProcessor = ({ db, publisher, keys, metrics, log }: HitPro
     const valid = hits.filter((hit): hit is WireHit => wireHitValidator.Check(hit));
     for (const hit of hits.filter((h) => !wireHitValidator.Check(h))) await rejectHit(db, hit, "invalid hit in job payload");
     log.error({ jobId: job.id, rejected: hits.length - valid.length }, "hits set aside from a malformed job");
-    if (valid.length > 0) await statements.add(valid.map(toStored));
+    if (valid.length > 0) await statements.add(valid);
     return { hits: valid.length };
   };
 };

@@ -29,7 +29,7 @@ export const storeBatch = async (db: Db, hits: readonly StoredHit[], log: Logger
     return { deltas, inserted: deltas.reduce((sum, d) => sum + d.delta, 0), rejected: 0 };
   } catch (error) {
     if (isMissingPartition(error)) {
-      const times = hits.map((hit) => hit.ts);
+      const times = hits.map((hit) => hit[2]);
       const created = await ensureHitPartitions(db, Math.min(...times), Math.max(...times) + DAY_MS);
       log.warn({ created }, "created missing hit partitions");
       return storeBatch(db, hits, log);
@@ -38,7 +38,7 @@ export const storeBatch = async (db: Db, hits: readonly StoredHit[], log: Logger
     if (hits.length === 1) {
       const hit = hits[0] as StoredHit;
       await rejectHit(db, hit, String((error as Error).message));
-      log.error({ clientId: hit.clientId, id: hit.id, err: error }, "hit rejected by the database");
+      log.error({ clientId: hit[0], id: hit[1], err: error }, "hit rejected by the database");
       return { deltas: [], inserted: 0, rejected: 1 };
     }
     const middle = hits.length >> 1;

@@ -45,16 +45,7 @@ describe("hit partitions", () => {
     const old = Date.parse("2024-03-04T00:00:00Z");
     await ensureHitPartitions(env.db, old, old + 13 * DAY);
     await insertHits(env.db, [
-      {
-        clientId: "00000000-0000-4000-8000-000000000001",
-        id: "00000000-0000-4000-8000-0000000000aa",
-        ts: old + DAY,
-        receivedAt: old + DAY,
-        ip: "192.0.2.1",
-        method: null,
-        status: null,
-        endpoint: "/",
-      },
+      ["00000000-0000-4000-8000-000000000001", "00000000-0000-4000-8000-0000000000aa", old + DAY, old + DAY, "192.0.2.1", null, null, "/"],
     ]);
     const dropped = await dropExpiredHitPartitions(env.db, old + 8 * DAY);
     expect(dropped).toEqual(["hits_w20240304"]);

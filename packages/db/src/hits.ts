@@ -1,17 +1,21 @@
 import { type CompiledQuery, sql } from "kysely";
 import type { Db } from "./db.ts";
 
-/** One hit as the worker stores it (times in epoch ms). */
-export interface StoredHit {
-  clientId: string;
-  id: string;
-  ts: number;
-  receivedAt: number;
-  ip: string;
-  method: string | null;
-  status: number | null;
-  endpoint: string;
-}
+/**
+ * One hit as the worker stores it, in the queue's own tuple order (times in epoch ms): the
+ * statement reads the job's tuples as they are, with no per-hit object in between (at
+ * 130k hits/s those copies were garbage the collector paid for).
+ */
+export type StoredHit = readonly [
+  clientId: string,
+  id: string,
+  ts: number,
+  receivedAt: number,
+  ip: string,
+  method: string | null,
+  status: number | null,
+  endpoint: string,
+];
 
 /** Per client and day: how many rows this batch really inserted, and the new rollup total. */
 export interface DayDelta {
@@ -23,23 +27,26 @@ export interface DayDelta {
 
 const NEEDS_ESCAPE = /["\\]/;
 
+const element = (value: string | number | null): string => {
+  if (value === null) return "NULL";
+  if (typeof value === "number") return String(value);
+  return NEEDS_ESCAPE.test(value) ? `"${value.replace(/["\\]/g, "\\$&")}"` : `"${value}"`;
+};
+
+/** One column of `rows` as an array literal, without an intermediate array of values. */
+const column = <T>(rows: readonly T[], pick: (row: T) => string | number | null): string => {
+  const parts = new Array<string>(rows.length);
+  for (let i = 0; i < rows.length; i++) parts[i] = element(pick(rows[i] as T));
+  return `{${parts.join(",")}}`;
+};
+
 /**
  * A Postgres array literal, built here rather than by pg per element: every string quoted
  * (so commas and braces inside stay inside), only `"` and `\` escaped, numbers bare. On a
  * 5,000-hit statement this is a tenth of what pg's generic array encoding and the ISO time
  * strings it replaces cost the worker.
  */
-export const arrayLiteral = (values: ReadonlyArray<string | number | null>): string => {
-  let out = "{";
-  for (let i = 0; i < values.length; i++) {
-    const value = values[i];
-    if (i > 0) out += ",";
-    if (value === null || value === undefined) out += "NULL";
-    else if (typeof value === "number") out += String(value);
-    else out += NEEDS_ESCAPE.test(value) ? `"${value.replace(/["\\]/g, "\\$&")}"` : `"${value}"`;
-  }
-  return `${out}}`;
-};
+export const arrayLiteral = (values: ReadonlyArray<string | number | null>): string => column(values, (value) => value);
 
 /** Hourly rollups serve the 25-hour top list only; older ones would only be pruned again. */
 const HOURLY_HORIZON = "26 hours";
@@ -51,18 +58,18 @@ const HOURLY_HORIZON = "26 hours";
  * locked in one order by every worker (no deadlock between concurrent batches).
  */
 export const insertHitsQuery = (db: Db, hits: readonly StoredHit[]): CompiledQuery<DayDelta> => {
-  const sorted = [...hits].sort((a, b) => (a.clientId < b.clientId ? -1 : a.clientId > b.clientId ? 1 : a.ts - b.ts));
-  const col = (pick: (hit: StoredHit) => string | number | null): string => arrayLiteral(sorted.map(pick));
+  const sorted = [...hits].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[2] - b[2]));
+  const col = (pick: (hit: StoredHit) => string | number | null): string => column(sorted, pick);
   // Times travel as epoch milliseconds: exact, and far cheaper than ISO strings to format and parse.
   return sql<DayDelta>`
     WITH input AS (
       SELECT client_id, id, timestamptz 'epoch' + ts_ms * interval '1 millisecond' AS ts,
              timestamptz 'epoch' + received_ms * interval '1 millisecond' AS received_at, ip, status, method, endpoint
       FROM unnest(
-        ${col((h) => h.clientId)}::uuid[], ${col((h) => h.id)}::uuid[],
-        ${col((h) => h.ts)}::bigint[], ${col((h) => h.receivedAt)}::bigint[],
-        ${col((h) => h.ip)}::inet[], ${col((h) => h.status)}::smallint[],
-        ${col((h) => h.method)}::text[], ${col((h) => h.endpoint)}::text[]
+        ${col((h) => h[0])}::uuid[], ${col((h) => h[1])}::uuid[],
+        ${col((h) => h[2])}::bigint[], ${col((h) => h[3])}::bigint[],
+        ${col((h) => h[4])}::inet[], ${col((h) => h[6])}::smallint[],
+        ${col((h) => h[5])}::text[], ${col((h) => h[7])}::text[]
       ) AS t(client_id, id, ts_ms, received_ms, ip, status, method, endpoint)
     ),
     inserted AS (

@@ -24,26 +24,8 @@ describe("hot query snapshots", () => {
   it("insertHitsQuery: one statement, hits then rollups, input sorted by client", () => {
     const { db } = recorder();
     const query = insertHitsQuery(db, [
-      {
-        clientId: "b0000000-0000-4000-8000-000000000000",
-        id: "00000000-0000-4000-8000-000000000001",
-        ts: 1,
-        receivedAt: 2,
-        ip: "192.0.2.1",
-        method: "GET",
-        status: 200,
-        endpoint: "/b",
-      },
-      {
-        clientId: "a0000000-0000-4000-8000-000000000000",
-        id: "00000000-0000-4000-8000-000000000002",
-        ts: 3,
-        receivedAt: 4,
-        ip: "::1",
-        method: null,
-        status: null,
-        endpoint: "/a",
-      },
+      ["b0000000-0000-4000-8000-000000000000", "00000000-0000-4000-8000-000000000001", 1, 2, "192.0.2.1", "GET", 200, "/b"],
+      ["a0000000-0000-4000-8000-000000000000", "00000000-0000-4000-8000-000000000002", 3, 4, "::1", null, null, "/a"],
     ]);
     expect(query.sql).toMatchSnapshot();
     expect(query.parameters.slice(0, 4)).toEqual([
