@@ -61,6 +61,18 @@ describe("GET /api/usage/daily and /api/usage/top", () => {
     expect(third.json().data[0].days[6].total_requests).toBe(first.json().data[0].days[6].total_requests + 1);
   });
 
+  it("times the answered reads inside the gateway, per route, for /metrics", async () => {
+    const token = await gw.tokenFor(bob.api_key);
+    await get("/api/usage/daily", token);
+    await get("/api/usage/top", admin);
+    const text = (await gw.inject({ method: "GET", url: "/metrics" })).body;
+    for (const route of ["/api/usage/daily", "/api/usage/top"]) {
+      const count = new RegExp(`usage_read_seconds_count\\{route="${route}"\\} (\\d+)`).exec(text)?.[1];
+      expect(Number(count), route).toBeGreaterThanOrEqual(1);
+      expect(text).toContain(`usage_read_seconds{quantile="0.99",route="${route}"}`);
+    }
+  });
+
   it("lists every active client for the admin, by 7-day total, paged with a cursor", async () => {
     await send(bob, many(5));
     await send(carol, many(2));

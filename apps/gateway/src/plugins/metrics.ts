@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry, Summary } from "prom-client";
 
 export interface GatewayMetrics {
   registry: Registry;
@@ -13,6 +13,7 @@ export interface GatewayMetrics {
   replayed: Counter;
   degraded: Counter;
   spoolBytes: Gauge;
+  reads: Summary<"route">;
 }
 
 declare module "fastify" {
@@ -77,6 +78,15 @@ export const metricsPlugin = fp(
       degraded: new Counter({
         name: "usage_ingest_degraded_total",
         help: "Ingest requests counted in process because Redis was unreachable",
+        registers: [registry],
+      }),
+      reads: new Summary({
+        name: "usage_read_seconds",
+        help: "Usage reads from the request's arrival in Fastify to the answer, by route, last 60 s",
+        labelNames: ["route"],
+        percentiles: [0.5, 0.99, 1],
+        maxAgeSeconds: 60,
+        ageBuckets: 6,
         registers: [registry],
       }),
       spoolBytes: new Gauge({

@@ -9,6 +9,12 @@ const SECURITY: Array<Record<string, string[]>> = [{ bearer: [] }];
 export const usageRoutes: FastifyPluginAsyncTypebox<{ reads: UsageReads }> = async (app, { reads }) => {
   // Before the query is validated: a stranger gets 401 and a client 403, never a 400.
   app.addHook("onRequest", requireBearer);
+  // Time inside the gateway, beside what a dashboard sees: a gap between the two is spent
+  // outside the handler (network, scheduling), as docs/benchmarks.md shows.
+  app.addHook("onResponse", (request, reply, done) => {
+    if (reply.statusCode === 200) app.metrics.reads.observe({ route: request.routeOptions.url ?? "" }, reply.elapsedTime / 1000);
+    done();
+  });
 
   app.get(
     "/usage/daily",
