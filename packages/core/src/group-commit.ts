@@ -110,7 +110,7 @@ export class GroupCommit<T, R = never> {
         }
         this.#options.onFlush?.(group.items.length, (performance.now() - started) / 1000, true);
         for (const waiter of group.waiters) waiter.resolve(results === undefined ? [] : results.slice(waiter.from, waiter.to));
-      }, fail)
+      })
       .catch(fail);
     this.#running.add(run);
     void run.finally(() => {

@@ -14,6 +14,11 @@ local hourTtl, markerTtl, globalVersion = tonumber(ARGV[4]), tonumber(ARGV[5]), 
 local out = {}
 local touched = {}
 local any = false
+local days, hours
+local function add(day, hour, c)
+  if day ~= '' then days[day] = (days[day] or 0) + c end
+  if hour ~= '' then hours[hour] = (hours[hour] or 0) + c end
+end
 local at = 7
 while at <= #ARGV do
   local cp, quotaKey, cid = ARGV[at], ARGV[at + 1], ARGV[at + 2]
@@ -49,11 +54,7 @@ while at <= #ARGV do
       used = redis.call('INCRBY', quotaKey, fresh)
       -- A key gets its TTL when it is created (the increment equals the total), not on every hit.
       if used == fresh then redis.call('EXPIRE', quotaKey, quotaTtl) end
-      local days, hours = {}, {}
-      local function add(day, hour, c)
-        if day ~= '' then days[day] = (days[day] or 0) + c end
-        if hour ~= '' then hours[hour] = (hours[hour] or 0) + c end
-      end
+      days, hours = {}, {}
       for i = 0, nEvents - 1 do
         if marks[i + 1] == '' then
           local base = events + i * 4

@@ -70,20 +70,21 @@ export const createCounters = (client: Redis, keys: Keys): Counters => {
     const today = Math.floor(nowMs / DAY_MS);
     const firstDay = today - DAILY_WINDOW_DAYS + 1;
     const firstHour = epochHour(nowMs) - TOP_WINDOW_HOURS;
+    // A hit's day follows from its hour, so the hour alone keys a bucket.
+    const place = (ts: number, hourNumber: number): [string, number | ""] => {
+      const dayNumber = Math.floor(hourNumber / 24);
+      return [dayNumber >= firstDay && dayNumber <= today + 1 ? utcDay(ts) : "", hourNumber >= firstHour ? hourNumber : ""];
+    };
     const events: Array<string | number> = [];
-    const buckets = new Map<string, [string, number | "", number]>();
+    const buckets = new Map<number, [string, number | "", number]>();
     for (const hit of hits) {
-      const dayNumber = Math.floor(hit.ts / DAY_MS);
       const hourNumber = epochHour(hit.ts);
-      const day = dayNumber >= firstDay && dayNumber <= today + 1 ? utcDay(hit.ts) : "";
-      const hour = hourNumber >= firstHour ? hourNumber : "";
       if (hit.eventId !== null) {
-        events.push(hit.eventId, hit.ts, day, hour);
+        events.push(hit.eventId, hit.ts, ...place(hit.ts, hourNumber));
         continue;
       }
-      const key = `${day}|${hour}`;
-      const bucket = buckets.get(key);
-      if (bucket === undefined) buckets.set(key, [day, hour, 1]);
+      const bucket = buckets.get(hourNumber);
+      if (bucket === undefined) buckets.set(hourNumber, [...place(hit.ts, hourNumber), 1]);
       else bucket[2]++;
     }
     args.push(events.length / 4, buckets.size);
