@@ -8,7 +8,7 @@ import { rawCopy } from "./lib/copy.ts";
 import { type BenchEnv, createBenchEnv, type Proc, startProcess } from "./lib/env.ts";
 import { load } from "./lib/load.ts";
 import { describeMachine } from "./lib/machine.ts";
-import { probeInChild } from "./lib/probe.ts";
+import { paced, probeInChild } from "./lib/probe.ts";
 import { memoryOf, sampleMemory } from "./lib/proc-stats.ts";
 import { chartSvg, type Figure, markdownTable, textTable } from "./lib/report.ts";
 import { sweepGroupCommit, sweepTable } from "./lib/sweep.ts";
@@ -200,18 +200,13 @@ try {
   step("half the end-to-end rate: lag from acceptance to commit, and usage reads under that load");
   const halfRate = Math.max(1, Math.round(e2eRate / 2 / 500));
   // Reads are timed one by one at a fixed rate (see lib/probe.ts), beside the ingest load.
-  const [, daily, top] = await Promise.all([
-    load({
-      url: `${gateway.base}/api/logs/batch`,
-      variants: batch(keys, 500),
-      durationS: D,
-      connections: 4,
-      overallRate: halfRate,
-      title: `ingest at ${halfRate * 500} hits/s`,
-    }),
+  const [ingest, daily, top] = await Promise.all([
+    // Two seconds longer than the probes, which warm up before their timed window.
+    paced({ url: `${gateway.base}/api/logs/batch`, method: "POST", variants: batch(keys, 500), perSecond: halfRate, durationS: D + 2 }),
     probeInChild(`${gateway.base}/api/usage/daily`, `Bearer ${tokens[0]}`, 100, D),
     probeInChild(`${gateway.base}/api/usage/top`, `Bearer ${adminToken}`, 50, D),
   ]);
+  process.stderr.write(`  ingest at ${Math.round(ingest.sentPerSec * 500)} hits/s, ${ingest.failures} failed\n`);
   const workerMetrics = `http://127.0.0.1:${metricsPort}/metrics`;
   const lag = {
     p50: await scrapeQuantile(workerMetrics, "usage_ingest_lag_seconds", "0.5"),
@@ -231,12 +226,13 @@ try {
   if (SOAK > 0) {
     step(`soak: ${SOAK} s at half the end-to-end rate, memory sampled every 10 s`);
     const sampler = sampleMemory({ gateway: gateway.child.pid, worker: halfWorker.child.pid }, 10_000);
-    await load({
+    await paced({
       url: `${gateway.base}/api/logs/batch`,
+      method: "POST",
       variants: batch(keys, 500),
+      perSecond: halfRate,
       durationS: SOAK,
-      connections: 4,
-      overallRate: halfRate,
+      progressS: 30,
       title: "soak",
     });
     soak = sampler.stop();

@@ -1,41 +1,58 @@
 import { Agent, request } from "node:http";
 
-export interface ProbeResult {
+export interface PacedOptions {
+  url: string;
+  method?: "GET" | "POST";
+  /** Body and headers per request, round-robin. */
+  variants: ReadonlyArray<{ body?: string; headers: Record<string, string> }>;
+  perSecond: number;
+  durationS: number;
+  /** Calls made one by one before timing starts, not recorded. */
+  warmUp?: number;
+  /** Keep-alive connections at most; a request due while all are busy waits for one. */
+  maxSockets?: number;
+  /** A line on stderr every `progressS` seconds (0: none). */
+  progressS?: number;
+  title?: string;
+}
+
+export interface PacedResult {
   count: number;
   failures: number;
   p50: number;
   p99: number;
   max: number;
+  /** Requests sent per second, over the whole run. */
+  sentPerSec: number;
 }
-
-const WARM_UP_CALLS = 200;
 
 const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
 
 /**
- * Latency of single GETs sent at a fixed rate, each timed on its own (autocannon's rate
- * limiter sends in bursts and adds its own waiting to what it reports, ~14 ms at p99 even
- * against a route doing nothing). Keep-alive connections, like a dashboard's.
+ * Requests sent at evenly spaced instants (open loop: each is due at start + i / rate,
+ * whatever the earlier ones took), each timed on its own. autocannon's `overallRate` is no
+ * use for "a steady half of the max rate": each connection sends its whole second's quota
+ * back to back as the second starts, then waits, so the server runs at full speed for part
+ * of every second and idles for the rest.
  */
-export const probeLatency = async (
-  url: string,
-  headers: Record<string, string>,
-  perSecond: number,
-  durationS: number,
-): Promise<ProbeResult> => {
-  const keepAlive = new Agent({ keepAlive: true, maxSockets: 8 });
+export const paced = async (options: PacedOptions): Promise<PacedResult> => {
+  const agent = new Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 8 });
+  const target = new URL(options.url);
+  const method = options.method ?? "GET";
   const latencies: number[] = [];
   let failures = 0;
-  const target = new URL(url);
+  let next = 0;
   const one = (): Promise<void> =>
     new Promise((resolve) => {
+      const variant = options.variants[next++ % options.variants.length] as { body?: string; headers: Record<string, string> };
+      const headers = variant.body === undefined ? variant.headers : { ...variant.headers, "content-type": "application/json" };
       const started = performance.now();
       const req = request(
-        { host: target.hostname, port: target.port, path: `${target.pathname}${target.search}`, headers, agent: keepAlive },
+        { host: target.hostname, port: target.port, path: `${target.pathname}${target.search}`, method, headers, agent },
         (res) => {
           res.resume();
           res.on("end", () => {
-            if (res.statusCode === 200) latencies.push(performance.now() - started);
+            if (res.statusCode !== undefined && res.statusCode >= 200 && res.statusCode < 300) latencies.push(performance.now() - started);
             else failures++;
             resolve();
           });
@@ -45,24 +62,35 @@ export const probeLatency = async (
         failures++;
         resolve();
       });
-      req.end();
+      req.end(variant.body);
     });
-  // Warm-up, not recorded: the first calls pay for connections, JIT and cold caches, and
-  // a dashboard's steady state is what the figure is about.
-  for (let i = 0; i < WARM_UP_CALLS; i++) await one();
+  // Warm-up: the first calls pay for connections, JIT and cold caches, and a client's
+  // steady state is what the figure is about.
+  for (let i = 0; i < (options.warmUp ?? 0); i++) await one();
   latencies.length = 0;
   failures = 0;
-  const pending: Array<Promise<void>> = [];
-  const total = Math.round(perSecond * durationS);
+  const pending = new Set<Promise<void>>();
+  const total = Math.round(options.perSecond * options.durationS);
   const started = performance.now();
+  let reported = 0;
   for (let i = 0; i < total; i++) {
-    const due = started + (i * 1000) / perSecond;
+    const due = started + (i * 1000) / options.perSecond;
     const wait = due - performance.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    pending.push(one());
+    const call = one();
+    pending.add(call);
+    void call.then(() => pending.delete(call));
+    const elapsedS = (performance.now() - started) / 1000;
+    if (options.progressS !== undefined && options.progressS > 0 && elapsedS - reported >= options.progressS) {
+      reported = elapsedS;
+      process.stderr.write(
+        `  ${options.title ?? options.url}: ${Math.round(elapsedS)}/${options.durationS} s, ${latencies.length} answered\n`,
+      );
+    }
   }
   await Promise.all(pending);
-  keepAlive.destroy();
+  const seconds = (performance.now() - started) / 1000;
+  agent.destroy();
   const sorted = latencies.sort((a, b) => a - b);
   return {
     count: sorted.length,
@@ -70,19 +98,20 @@ export const probeLatency = async (
     p50: quantile(sorted, 0.5),
     p99: quantile(sorted, 0.99),
     max: sorted[sorted.length - 1] ?? Number.NaN,
+    sentPerSec: total / seconds,
   };
 };
 
 /**
- * The probe in a child process: in the load generator's process, its timings would include
- * the generator's own event-loop delays.
+ * A read probe in a child process: in the load generator's process, its timings would
+ * include the generator's own event-loop delays.
  */
-export const probeInChild = async (url: string, auth: string, perSecond: number, seconds: number): Promise<ProbeResult> => {
+export const probeInChild = async (url: string, auth: string, perSecond: number, seconds: number): Promise<PacedResult> => {
   const { execFile } = await import("node:child_process");
   const output = await new Promise<string>((resolve, reject) =>
     execFile(process.execPath, ["loadtest/probe-cli.ts", url, auth, String(perSecond), String(seconds)], (error, stdout) =>
       error ? reject(error) : resolve(stdout),
     ),
   );
-  return JSON.parse(output) as ProbeResult;
+  return JSON.parse(output) as PacedResult;
 };
