@@ -2,14 +2,14 @@ import { randomUUID } from "node:crypto";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { HitAccepted, SingleHitBody } from "@usage/contract";
 import { withDefaultUser } from "@usage/db";
-import { ipFormat } from "@usage/gateway/ajv-formats";
+import { hitFormats } from "@usage/gateway/ajv-formats";
 import { createHitQueue, createRedis } from "@usage/store";
 import Fastify from "fastify";
 import pg from "pg";
 
 /**
  * The baselines of the benchmark, one process each, with the service's own body schema,
- * response schema and `ip` format:
+ * response schema and formats:
  *   bare   – validate and answer, no I/O: the ceiling for the ingest route;
  *   insert – one INSERT per hit (the naive database path);
  *   bullmq – one BullMQ job per hit (the naive queue path).
@@ -19,7 +19,7 @@ const databaseUrl = process.env.DATABASE_URL ?? "";
 const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const prefix = process.env.REDIS_PREFIX ?? "bench";
 
-const app = Fastify({ ajv: { plugins: [ipFormat] } }).withTypeProvider<TypeBoxTypeProvider>();
+const app = Fastify({ ajv: { onCreate: hitFormats } }).withTypeProvider<TypeBoxTypeProvider>();
 const pool = mode === "insert" ? new pg.Pool({ connectionString: withDefaultUser(databaseUrl), max: 10 }) : undefined;
 const queue = mode === "bullmq" ? createHitQueue(createRedis(redisUrl, "command"), `${prefix}:{baseline}`) : undefined;
 const clientId = randomUUID();

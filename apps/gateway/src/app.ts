@@ -9,7 +9,7 @@ import websocket from "@fastify/websocket";
 import { AppError, type Config, createEmailCipher, type Logger } from "@usage/core";
 import { createRedis } from "@usage/store";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
-import { ipFormat } from "./ajv-formats.ts";
+import { hitFormats } from "./ajv-formats.ts";
 import { authPlugin } from "./plugins/auth.ts";
 import { dbPlugin } from "./plugins/db.ts";
 import { docsPlugin } from "./plugins/docs.ts";
@@ -67,7 +67,7 @@ export const buildApp = async (config: Readonly<Config>, { logger }: AppOptions)
     },
     // Unknown fields are refused (400), not silently dropped: a typo in `event_id` must not
     // turn a retry into a second hit. Query strings still coerce ("?limit=10").
-    ajv: { customOptions: { removeAdditional: false }, plugins: [ipFormat] },
+    ajv: { customOptions: { removeAdditional: false }, onCreate: hitFormats },
     ...(config.tlsCertFile !== undefined && config.tlsKeyFile !== undefined
       ? { serverFactory: httpsServer(config.tlsCertFile, config.tlsKeyFile) }
       : {}),
