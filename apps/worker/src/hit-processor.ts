@@ -2,6 +2,7 @@ import { GroupCommit, type Logger } from "@usage/core";
 import { type Db, rejectHit, type StoredHit } from "@usage/db";
 import { type HitBatchJob, hitBatchValidator, type Keys, type Redis, type WireHit, wireHitValidator } from "@usage/store";
 import { type Job, UnrecoverableError } from "bullmq";
+import { createHitWriter } from "./hit-writer.ts";
 import type { WorkerMetrics } from "./metrics.ts";
 import { storeBatch } from "./store-batch.ts";
 
@@ -25,6 +26,7 @@ const STATEMENTS_IN_FLIGHT = 2;
  * After each commit, one change event per touched client-day goes to the gateways.
  */
 export const createHitProcessor = ({ db, publisher, keys, metrics, log }: HitProcessorDeps) => {
+  const insert = createHitWriter(db, () => metrics.duplicateFallbacks.inc());
   const statements = new GroupCommit<StoredHit>({
     maxItems: MAX_HITS_PER_STATEMENT,
     lingerMs: 0,
@@ -32,7 +34,7 @@ export const createHitProcessor = ({ db, publisher, keys, metrics, log }: HitPro
     flush: async (hits) => {
       const started = performance.now();
       try {
-        const outcome = await storeBatch(db, hits, log);
+        const outcome = await storeBatch(db, insert, hits, log);
         const now = Date.now();
         metrics.batchSeconds.observe({ result: "ok" }, (performance.now() - started) / 1000);
         metrics.hits.inc({ outcome: "inserted" }, outcome.inserted);

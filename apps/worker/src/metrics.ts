@@ -7,6 +7,7 @@ export interface WorkerMetrics {
   batchSeconds: Histogram<"result">;
   lagSeconds: Summary;
   drift: Counter<"kind">;
+  duplicateFallbacks: Counter;
 }
 
 export const createWorkerMetrics = (): WorkerMetrics => {
@@ -34,6 +35,11 @@ export const createWorkerMetrics = (): WorkerMetrics => {
       percentiles: [0.5, 0.9, 0.99, 1],
       maxAgeSeconds: 60,
       ageBuckets: 6,
+      registers: [registry],
+    }),
+    duplicateFallbacks: new Counter({
+      name: "usage_worker_duplicate_fallbacks_total",
+      help: "Statements that met a hit already stored and ran again skipping duplicates",
       registers: [registry],
     }),
     drift: new Counter({

@@ -1,6 +1,7 @@
 import type { Logger } from "@usage/core";
 import { DAY_MS } from "@usage/core";
-import { type DayDelta, type Db, ensureHitPartitions, insertHits, rejectHit, type StoredHit } from "@usage/db";
+import { type DayDelta, type Db, ensureHitPartitions, rejectHit, type StoredHit } from "@usage/db";
+import type { HitWriter } from "./hit-writer.ts";
 
 /** Postgres error classes that no retry can fix: data exceptions and integrity violations. */
 const isDataError = (error: unknown): boolean => {
@@ -23,16 +24,16 @@ export interface StoreOutcome {
  * instead of failing the good ones. Anything else (Postgres unreachable, deadlock) is
  * thrown so BullMQ retries the whole job with backoff.
  */
-export const storeBatch = async (db: Db, hits: readonly StoredHit[], log: Logger): Promise<StoreOutcome> => {
+export const storeBatch = async (db: Db, insert: HitWriter, hits: readonly StoredHit[], log: Logger): Promise<StoreOutcome> => {
   try {
-    const deltas = await insertHits(db, hits);
+    const deltas = await insert(hits);
     return { deltas, inserted: deltas.reduce((sum, d) => sum + d.delta, 0), rejected: 0 };
   } catch (error) {
     if (isMissingPartition(error)) {
       const times = hits.map((hit) => hit[2]);
       const created = await ensureHitPartitions(db, Math.min(...times), Math.max(...times) + DAY_MS);
       log.warn({ created }, "created missing hit partitions");
-      return storeBatch(db, hits, log);
+      return storeBatch(db, insert, hits, log);
     }
     if (!isDataError(error)) throw error;
     if (hits.length === 1) {
@@ -42,8 +43,8 @@ export const storeBatch = async (db: Db, hits: readonly StoredHit[], log: Logger
       return { deltas: [], inserted: 0, rejected: 1 };
     }
     const middle = hits.length >> 1;
-    const left = await storeBatch(db, hits.slice(0, middle), log);
-    const right = await storeBatch(db, hits.slice(middle), log);
+    const left = await storeBatch(db, insert, hits.slice(0, middle), log);
+    const right = await storeBatch(db, insert, hits.slice(middle), log);
     return {
       deltas: [...left.deltas, ...right.deltas],
       inserted: left.inserted + right.inserted,

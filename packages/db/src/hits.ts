@@ -48,16 +48,27 @@ const column = <T>(rows: readonly T[], pick: (row: T) => string | number | null)
  */
 export const arrayLiteral = (values: ReadonlyArray<string | number | null>): string => column(values, (value) => value);
 
+/**
+ * What the insert does with a hit already stored: skip it (`ON CONFLICT DO NOTHING`), or
+ * fail the whole statement. Without the clause Postgres inserts each row straight away
+ * instead of probing the key first and inserting speculatively, which measured about 30 %
+ * less time per row; the statement is all or nothing, so a failed one changed nothing.
+ */
+export type OnDuplicate = "skip" | "fail";
+
+/** unique_violation: an insert with `onDuplicate: "fail"` met a hit already stored. */
+export const isDuplicateHit = (error: unknown): boolean => (error as { code?: unknown } | null)?.code === "23505";
+
 /** Hourly rollups serve the 25-hour top list only; older ones would only be pruned again. */
 const HOURLY_HORIZON = "26 hours";
 
 /**
  * One statement, so one snapshot and one transaction: insert the hits (a duplicate of
- * (client_id, id, ts) is skipped), then add only the rows really inserted to both rollups.
+ * (client_id, id, ts) is skipped, or fails the statement), then add only the rows really inserted to both rollups.
  * Input is sorted by client so rows reach each partition together and rollup rows are
  * locked in one order by every worker (no deadlock between concurrent batches).
  */
-export const insertHitsQuery = (db: Db, hits: readonly StoredHit[]): CompiledQuery<DayDelta> => {
+export const insertHitsQuery = (db: Db, hits: readonly StoredHit[], onDuplicate: OnDuplicate = "skip"): CompiledQuery<DayDelta> => {
   const sorted = [...hits].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[2] - b[2]));
   const col = (pick: (hit: StoredHit) => string | number | null): string => column(sorted, pick);
   // Times travel as epoch milliseconds: exact, and far cheaper than ISO strings to format and parse.
@@ -75,7 +86,7 @@ export const insertHitsQuery = (db: Db, hits: readonly StoredHit[]): CompiledQue
     inserted AS (
       INSERT INTO hits (client_id, id, ts, received_at, ip, status, method, endpoint)
       SELECT client_id, id, ts, received_at, ip, status, method, endpoint FROM input
-      ON CONFLICT DO NOTHING
+      ${onDuplicate === "skip" ? sql`ON CONFLICT DO NOTHING` : sql``}
       RETURNING client_id, ts
     ),
     per_day AS (
@@ -100,9 +111,9 @@ export const insertHitsQuery = (db: Db, hits: readonly StoredHit[]): CompiledQue
     ORDER BY 1, 2`.compile(db);
 };
 
-export const insertHits = async (db: Db, hits: readonly StoredHit[]): Promise<DayDelta[]> => {
+export const insertHits = async (db: Db, hits: readonly StoredHit[], onDuplicate: OnDuplicate = "skip"): Promise<DayDelta[]> => {
   if (hits.length === 0) return [];
-  const { rows } = await db.executeQuery(insertHitsQuery(db, hits));
+  const { rows } = await db.executeQuery(insertHitsQuery(db, hits, onDuplicate));
   return rows;
 };
 

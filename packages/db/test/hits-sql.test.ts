@@ -37,6 +37,17 @@ describe("hot query snapshots", () => {
     expect(query.parameters[5]).toBe("{NULL,200}");
   });
 
+  it("insertHitsQuery with onDuplicate 'fail': the same statement without ON CONFLICT on the hits", () => {
+    const { db } = recorder();
+    const hit = ["a0000000-0000-4000-8000-000000000000", "00000000-0000-4000-8000-000000000002", 3, 4, "::1", null, null, "/a"] as const;
+    const skip = insertHitsQuery(db, [hit]).sql;
+    const fail = insertHitsQuery(db, [hit], "fail").sql;
+    expect(fail).toMatchSnapshot();
+    expect(skip).toContain("ON CONFLICT DO NOTHING");
+    expect(fail).not.toContain("ON CONFLICT DO NOTHING");
+    expect(fail.replace(/\s+/g, " ")).toBe(skip.replace("ON CONFLICT DO NOTHING", "").replace(/\s+/g, " "));
+  });
+
   it("arrayLiteral quotes every string and escapes only quotes and backslashes", () => {
     expect(arrayLiteral(["a,b", "{x}", "NULL", null, 'say "hi"', "back\\slash", 7])).toBe(
       '{"a,b","{x}","NULL",NULL,"say \\"hi\\"","back\\\\slash",7}',
