@@ -114,7 +114,7 @@ export const buildApp = async (config: Readonly<Config>, { logger }: AppOptions)
   const directory = createClientDirectory(app.db);
   await app.register(authPlugin, { config, directory });
   await app.register(ingestPlugin, { config, logger });
-  const cache = createReadCache(app.redis, app.counters, (result, source) => app.metrics.cache.inc({ result, source }));
+  const cache = createReadCache(app.redis, (result, source) => app.metrics.cache.inc({ result, source }));
   const topList = createTopList({ redis: app.redis, keys: app.keys, counters: app.counters, db: app.db, directory, cache, log: logger });
   const reads = createUsageReads({ keys: app.keys, counters: app.counters, db: app.db, directory, cache, topList });
   topList.startPrefetch();

@@ -10,6 +10,7 @@ const SCRIPTS = {
   raiseCounter: { numberOfKeys: 4, lua: lua("raise-counter") },
   raiseRank: { numberOfKeys: 2, lua: lua("raise-rank") },
   storeIfNewer: { numberOfKeys: 1, lua: lua("store-if-newer") },
+  cachedRead: { numberOfKeys: 1, lua: lua("cached-read") },
 } as const;
 
 type Arg = string | number;
@@ -22,6 +23,7 @@ export interface ScriptCommands {
   raiseCounter(k1: string, k2: string, k3: string, k4: string, ...argv: Arg[]): Promise<number>;
   raiseRank(k1: string, k2: string, ...argv: Arg[]): Promise<number>;
   storeIfNewer(key: string, version: number, computedAtMs: number, body: string, ttlSeconds: number): Promise<[string, string, string]>;
+  cachedRead(versionKey: string, cacheKeyPrefix: string): Promise<[string, string | null]>;
 }
 
 export const withScripts = (redis: Redis): Redis & ScriptCommands => {

@@ -1,5 +1,5 @@
 import { AppError } from "@usage/core";
-import type { Counters } from "@usage/store";
+import { type ScriptCommands, withScripts } from "@usage/store";
 import type { Redis } from "ioredis";
 import { LRUCache } from "lru-cache";
 
@@ -12,30 +12,27 @@ export interface Read<T> {
 
 export const CACHE_TTL_S = 3600;
 
+/** Where a versioned answer lives: its scope's version key, and its cache key less the version. */
+export interface VersionedKey {
+  versionKey: string;
+  keyPrefix: string;
+}
+
 export interface ReadCache {
   /**
-   * Versioned read-through: the Redis entry for the current version (of the client, or
-   * global when `scope` is null), else `compute` once however many callers miss together.
+   * Versioned read-through: the Redis entry for the current version of the scope (one
+   * script call reads both), else `compute` once however many callers miss together.
    * With Redis unreachable: the last answer held in memory, else `fallback` (Postgres).
    */
-  cached<T>(
-    logicalKey: string,
-    versionedKey: (version: number) => string,
-    scope: string | null,
-    compute: () => Promise<T>,
-    fallback: () => Promise<T>,
-  ): Promise<Read<T>>;
+  cached<T>(logicalKey: string, where: VersionedKey, compute: () => Promise<T>, fallback: () => Promise<T>): Promise<Read<T>>;
   singleFlight<T>(key: string, compute: () => Promise<T>): Promise<T>;
   remember(logicalKey: string, value: unknown): void;
   /** The Redis-down path of `cached`, for readers that keep their own Redis entries. */
   degraded<T>(logicalKey: string, fallback: () => Promise<T>): Promise<Read<T>>;
 }
 
-export const createReadCache = (
-  redis: Redis,
-  counters: Counters,
-  onCache?: (status: CacheStatus, source: CacheSource) => void,
-): ReadCache => {
+export const createReadCache = (client: Redis, onCache?: (status: CacheStatus, source: CacheSource) => void): ReadCache => {
+  const redis: Redis & ScriptCommands = withScripts(client);
   const inflight = new Map<string, Promise<unknown>>();
   const memory = new LRUCache<string, { value: unknown }>({ max: 10_000, ttl: CACHE_TTL_S * 1000 });
 
@@ -64,11 +61,10 @@ export const createReadCache = (
     singleFlight,
     degraded,
     remember: (logicalKey, value) => void memory.set(logicalKey, { value }),
-    async cached(logicalKey, versionedKey, scope, compute, fallback) {
+    async cached(logicalKey, { versionKey, keyPrefix }, compute, fallback) {
       try {
-        const versions = await counters.versions(scope);
-        const key = versionedKey(scope === null ? versions.global : versions.client);
-        const hit = await redis.get(key);
+        const [version, hit] = await redis.cachedRead(versionKey, keyPrefix);
+        const key = `${keyPrefix}${version}`;
         if (hit !== null) {
           const value = JSON.parse(hit);
           memory.set(logicalKey, { value });
@@ -77,7 +73,9 @@ export const createReadCache = (
         }
         const value = await singleFlight(key, async () => {
           const computed = await compute();
-          await redis.set(key, JSON.stringify(computed), "EX", CACHE_TTL_S);
+          // Not awaited: a later read on this connection runs after it and finds the entry;
+          // a lost write only costs another computation.
+          void redis.set(key, JSON.stringify(computed), "EX", CACHE_TTL_S).catch(() => {});
           return computed;
         });
         memory.set(logicalKey, { value });

@@ -70,8 +70,7 @@ export const createUsageReads = ({ keys, counters, db, directory, cache, topList
       const today = days[days.length - 1] as string;
       return cache.cached(
         `daily:${clientId}:${today}`,
-        (version) => keys.cache("client", clientId, "daily", today, version),
-        clientId,
+        { versionKey: keys.clientVersion(clientId), keyPrefix: keys.cache("client", clientId, "daily", today, "") },
         () => page(days, [{ clientId, total: 0 }], false, liveTotals),
         () => page(days, [{ clientId, total: 0 }], false, rollupTotals),
       );
@@ -85,8 +84,7 @@ export const createUsageReads = ({ keys, counters, db, directory, cache, topList
       const today = days[days.length - 1] as string;
       return cache.cached(
         `admin-daily:${today}:${limit}:${cursorText ?? ""}`,
-        (version) => keys.cache("global", "daily", today, version, limit, cursorText ?? ""),
-        null,
+        { versionKey: keys.globalVersion, keyPrefix: keys.cache("global", "daily", today, limit, cursorText ?? "", "") },
         async () => {
           const ranking = await counters.rank(
             days.map((day) => keys.rankDay(day)),
