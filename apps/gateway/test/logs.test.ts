@@ -95,6 +95,16 @@ describe("POST /api/logs", () => {
     expect(copies.map((h) => h[2])).toEqual([Date.parse(firstTs), Date.parse(firstTs)]);
   });
 
+  it("flags the job of a duplicate as holding hits that may be stored, and only that job", async () => {
+    const eventId = randomUUID();
+    await post(hit({ event_id: eventId }));
+    await post(hit({ event_id: eventId }));
+    const jobs = (await queue.getJobs(["waiting", "active", "delayed", "prioritized"])).filter((job) =>
+      (job.data as { hits: unknown[][] }).hits.some((h) => h[1] === eventId),
+    );
+    expect(jobs.map((job) => (job.data as { mayExist?: boolean }).mayExist).sort()).toEqual([true, undefined]);
+  });
+
   it("accepts IPv6 and every HTTP method", async () => {
     for (const method of ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]) {
       const response = await post(hit({ ip: "2001:db8::1", method }));

@@ -19,6 +19,12 @@ const MAX_HITS_PER_STATEMENT = 5_000;
 /** Statements in flight per worker process (two cores of Postgres to keep busy). */
 const STATEMENTS_IN_FLIGHT = 2;
 
+/** One job's hits in a statement group; `mayExist` when some may be stored already. */
+interface JobHits {
+  hits: readonly StoredHit[];
+  mayExist: boolean;
+}
+
 /**
  * Consumes hit-batch jobs. The jobs active at once (WORKER_CONCURRENCY) share statements:
  * when the queue is deep, one INSERT carries several jobs' hits, and each job completes
@@ -27,14 +33,17 @@ const STATEMENTS_IN_FLIGHT = 2;
  */
 export const createHitProcessor = ({ db, publisher, keys, metrics, log }: HitProcessorDeps) => {
   const insert = createHitWriter(db, () => metrics.duplicateFallbacks.inc());
-  const statements = new GroupCommit<StoredHit>({
+  const statements = new GroupCommit<JobHits>({
     maxItems: MAX_HITS_PER_STATEMENT,
+    weigh: (job) => job.hits.length,
     lingerMs: 0,
     maxInFlight: STATEMENTS_IN_FLIGHT,
-    flush: async (hits) => {
+    flush: async (jobs) => {
       const started = performance.now();
+      const hits = jobs.length === 1 ? (jobs[0] as JobHits).hits : jobs.flatMap((job) => job.hits);
+      const mayExist = jobs.some((job) => job.mayExist);
       try {
-        const outcome = await storeBatch(db, insert, hits, log);
+        const outcome = await storeBatch(db, (batch) => insert(batch, mayExist), hits, log);
         const now = Date.now();
         metrics.batchSeconds.observe({ result: "ok" }, (performance.now() - started) / 1000);
         metrics.hits.inc({ outcome: "inserted" }, outcome.inserted);
@@ -61,8 +70,11 @@ export const createHitProcessor = ({ db, publisher, keys, metrics, log }: HitPro
   });
 
   return async (job: Job<HitBatchJob>): Promise<{ hits: number }> => {
+    // A job run before (it failed, or its worker stalled or died after the commit) may find
+    // its own hits stored.
+    const ranBefore = job.attemptsMade > 0 || job.stalledCounter > 0;
     if (hitBatchValidator.Check(job.data)) {
-      await statements.add(job.data.hits);
+      await statements.add([{ hits: job.data.hits, mayExist: job.data.mayExist === true || ranBefore }]);
       return { hits: job.data.hits.length };
     }
     const hits: unknown = (job.data as { hits?: unknown } | null)?.hits;
@@ -74,7 +86,7 @@ export const createHitProcessor = ({ db, publisher, keys, metrics, log }: HitPro
     const valid = hits.filter((hit): hit is WireHit => wireHitValidator.Check(hit));
     for (const hit of hits.filter((h) => !wireHitValidator.Check(h))) await rejectHit(db, hit, "invalid hit in job payload");
     log.error({ jobId: job.id, rejected: hits.length - valid.length }, "hits set aside from a malformed job");
-    if (valid.length > 0) await statements.add(valid);
+    if (valid.length > 0) await statements.add([{ hits: valid, mayExist: true }]);
     return { hits: valid.length };
   };
 };

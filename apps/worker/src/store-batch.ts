@@ -1,7 +1,8 @@
 import type { Logger } from "@usage/core";
 import { DAY_MS } from "@usage/core";
 import { type DayDelta, type Db, ensureHitPartitions, rejectHit, type StoredHit } from "@usage/db";
-import type { HitWriter } from "./hit-writer.ts";
+/** Inserts one batch; storeBatch calls it again for the halves of a batch it narrows down. */
+export type InsertBatch = (hits: readonly StoredHit[]) => Promise<DayDelta[]>;
 
 /** Postgres error classes that no retry can fix: data exceptions and integrity violations. */
 const isDataError = (error: unknown): boolean => {
@@ -24,7 +25,7 @@ export interface StoreOutcome {
  * instead of failing the good ones. Anything else (Postgres unreachable, deadlock) is
  * thrown so BullMQ retries the whole job with backoff.
  */
-export const storeBatch = async (db: Db, insert: HitWriter, hits: readonly StoredHit[], log: Logger): Promise<StoreOutcome> => {
+export const storeBatch = async (db: Db, insert: InsertBatch, hits: readonly StoredHit[], log: Logger): Promise<StoreOutcome> => {
   try {
     const deltas = await insert(hits);
     return { deltas, inserted: deltas.reduce((sum, d) => sum + d.delta, 0), rejected: 0 };

@@ -16,7 +16,8 @@ export interface GroupCommitOptions<T, R> {
    * result per item, in order: each caller then gets the results of its own items.
    */
   flush: (items: T[]) => Promise<[R] extends [never] ? void : readonly R[]>;
-  onFlush?: (size: number, seconds: number, ok: boolean) => void;
+  /** After each flush, with the group's weight (its item count by default). */
+  onFlush?: (weight: number, seconds: number, ok: boolean) => void;
 }
 
 interface Waiter<R> {
@@ -92,7 +93,7 @@ export class GroupCommit<T, R = never> {
     this.#inFlight++;
     const started = performance.now();
     const fail = (error: unknown): void => {
-      this.#options.onFlush?.(group.items.length, (performance.now() - started) / 1000, false);
+      this.#options.onFlush?.(group.weight, (performance.now() - started) / 1000, false);
       for (const waiter of group.waiters) waiter.reject(error);
     };
     // Started now, but a flush that throws synchronously fails its group like one that rejects.
@@ -108,7 +109,7 @@ export class GroupCommit<T, R = never> {
         if (results !== undefined && results.length !== group.items.length) {
           return fail(new Error(`flush answered ${results.length} results for ${group.items.length} items`));
         }
-        this.#options.onFlush?.(group.items.length, (performance.now() - started) / 1000, true);
+        this.#options.onFlush?.(group.weight, (performance.now() - started) / 1000, true);
         for (const waiter of group.waiters) waiter.resolve(results === undefined ? [] : results.slice(waiter.from, waiter.to));
       })
       .catch(fail);

@@ -56,8 +56,11 @@ export const arrayLiteral = (values: ReadonlyArray<string | number | null>): str
  */
 export type OnDuplicate = "skip" | "fail";
 
-/** unique_violation: an insert with `onDuplicate: "fail"` met a hit already stored. */
-export const isDuplicateHit = (error: unknown): boolean => (error as { code?: unknown } | null)?.code === "23505";
+/** unique_violation on a hits partition: an insert with `onDuplicate: "fail"` met a stored hit. */
+export const isDuplicateHit = (error: unknown): boolean => {
+  const { code, table } = (error ?? {}) as { code?: unknown; table?: unknown };
+  return code === "23505" && typeof table === "string" && table.startsWith("hits");
+};
 
 /** Hourly rollups serve the 25-hour top list only; older ones would only be pruned again. */
 const HOURLY_HORIZON = "26 hours";
@@ -69,7 +72,8 @@ const HOURLY_HORIZON = "26 hours";
  * locked in one order by every worker (no deadlock between concurrent batches).
  */
 export const insertHitsQuery = (db: Db, hits: readonly StoredHit[], onDuplicate: OnDuplicate = "skip"): CompiledQuery<DayDelta> => {
-  const sorted = [...hits].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[2] - b[2]));
+  // The id breaks ties, so two statements holding the same hits lock them in one order.
+  const sorted = [...hits].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[2] - b[2] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0)));
   const col = (pick: (hit: StoredHit) => string | number | null): string => column(sorted, pick);
   // Times travel as epoch milliseconds: exact, and far cheaper than ISO strings to format and parse.
   return sql<DayDelta>`

@@ -28,7 +28,15 @@ export const WireHit = Type.Tuple([
 ]);
 export type WireHit = Static<typeof WireHit>;
 
-export const HitBatchJob = Type.Object({ v: Type.Literal(1), hits: Type.Array(WireHit, { minItems: 1 }) });
+export const HitBatchJob = Type.Object({
+  v: Type.Literal(1),
+  hits: Type.Array(WireHit, { minItems: 1 }),
+  /**
+   * Some hits may be stored already (a duplicate `event_id` enqueued again, a replayed spool
+   * segment): the worker's statement then skips stored hits instead of failing on them.
+   */
+  mayExist: Type.Optional(Type.Literal(true)),
+});
 export type HitBatchJob = Static<typeof HitBatchJob>;
 
 export const hitBatchValidator = Compile(HitBatchJob);

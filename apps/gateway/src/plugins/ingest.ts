@@ -1,8 +1,8 @@
 import { type Config, GroupCommit, type Logger } from "@usage/core";
-import type { WireHit } from "@usage/store";
+import type { HitBatchJob } from "@usage/store";
 import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
-import { createIngest, type Ingest } from "../services/ingest.ts";
+import { createIngest, type Ingest, type PendingHits } from "../services/ingest.ts";
 import { LocalCounters } from "../services/local-counters.ts";
 import { createReplayer } from "../services/replayer.ts";
 import { Spool } from "../services/spool.ts";
@@ -24,13 +24,16 @@ export const ingestPlugin = fp(
   async (app: FastifyInstance, { config, logger }: { config: Config; logger: Logger }) => {
     const spool = new Spool(config.spoolDir, config.spoolMaxBytes, (hits) => app.metrics.spooled.inc(hits));
     await spool.init();
-    const batcher = new GroupCommit<WireHit>({
+    const batcher = new GroupCommit<PendingHits>({
       maxItems: config.batchMaxHits,
+      weigh: (pending) => pending.hits.length,
       lingerMs: config.batchLingerMs,
       maxInFlight: config.batchMaxInFlight,
-      flush: async (hits) => {
+      flush: async (group) => {
+        const hits = group.length === 1 ? (group[0] as PendingHits).hits : group.flatMap((pending) => pending.hits);
+        const job: HitBatchJob = group.some((pending) => pending.mayExist) ? { v: 1, hits, mayExist: true } : { v: 1, hits };
         try {
-          await app.hitQueue.add("hit-batch", { v: 1, hits });
+          await app.hitQueue.add("hit-batch", job);
         } catch (error) {
           logger.warn({ err: error, hits: hits.length }, "enqueue failed, spooling the group");
           await spool.append({ counted: true, hits });

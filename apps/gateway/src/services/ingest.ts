@@ -21,11 +21,17 @@ export interface QuotaState {
   reset: number;
 }
 
+/** One request's hits on their way into a job; `mayExist` when some are duplicates. */
+export interface PendingHits {
+  hits: WireHit[];
+  mayExist: boolean;
+}
+
 export interface IngestDeps {
   counters: Counters;
   /** Quota and idempotency while Redis is unreachable. */
   local: LocalCounters;
-  batcher: GroupCommit<WireHit>;
+  batcher: GroupCommit<PendingHits>;
   spool: Spool;
   onDegraded?: (error: unknown) => void;
   defaultLimit: number;
@@ -115,7 +121,7 @@ export const createIngest = ({
       ]);
       try {
         if (degraded) await spool.append({ counted: false, hits: wire });
-        else await batcher.add(wire);
+        else await batcher.add([{ hits: wire, mayExist: outcome.priorTs.some((prior) => prior !== null) }]);
       } catch (error) {
         // Neither the queue nor the spool took it: answer 503 and take back what was counted,
         // so the hit is not counted and its event_id may be sent again.

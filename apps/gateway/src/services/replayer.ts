@@ -60,7 +60,8 @@ export const createReplayer = ({ spool, redis, counters, queue, log, onReplayed 
     for (const name of await spool.replayable()) {
       for (const record of await spool.read(name)) {
         const hits = record.counted ? record.hits : await countOnce(record.hits);
-        await queue.add("hit-batch", { v: 1, hits });
+        // The enqueue that failed into the spool may have landed after all.
+        await queue.add("hit-batch", { v: 1, hits, mayExist: true });
         replayed += hits.length;
       }
       await spool.remove(name);
