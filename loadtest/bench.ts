@@ -216,12 +216,21 @@ try {
   step("half the end-to-end rate: lag from acceptance to commit, and usage reads under that load");
   const halfRate = Math.max(1, Math.round(e2eRate / 2 / 500));
   // Reads are timed one by one at a fixed rate (see lib/probe.ts), beside the ingest load.
+  // The ingest goes on until the probes are done (each warms up before its timed window).
+  const probes = readProbes(D);
   const [ingest, { daily, top, health }] = await Promise.all([
-    // Two seconds longer than the probes, which warm up before their timed window.
-    paced({ url: `${gateway.base}/api/logs/batch`, method: "POST", variants: batch(keys, 500), perSecond: halfRate, durationS: D + 2 }),
-    readProbes(D),
+    paced({
+      url: `${gateway.base}/api/logs/batch`,
+      method: "POST",
+      variants: batch(keys, 500),
+      perSecond: halfRate,
+      durationS: D + 60,
+      until: probes,
+    }),
+    probes,
   ]);
-  process.stderr.write(`  ingest at ${Math.round(ingest.sentPerSec * 500)} hits/s, ${ingest.failures} failed\n`);
+  const failed = [daily, top, health].reduce((sum, probe) => sum + probe.failures, 0);
+  process.stderr.write(`  ingest at ${Math.round(ingest.sentPerSec * 500)} hits/s, ${ingest.failures} failed; reads failed: ${failed}\n`);
   const workerMetrics = `http://127.0.0.1:${metricsPort}/metrics`;
   const lag = {
     p50: await scrapeQuantile(workerMetrics, "usage_ingest_lag_seconds", "0.5"),

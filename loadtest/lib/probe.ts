@@ -11,6 +11,8 @@ export interface PacedOptions {
   warmUp?: number;
   /** Keep-alive connections at most; a request due while all are busy waits for one. */
   maxSockets?: number;
+  /** Stops sending early when this settles (the run it accompanies is over). */
+  until?: Promise<unknown>;
   /** A line on stderr every `progressS` seconds (0: none). */
   progressS?: number;
   title?: string;
@@ -26,11 +28,15 @@ export interface PacedResult {
   sentPerSec: number;
 }
 
+/** A request unanswered this long counts as failed, so one stuck call cannot hang a run. */
+const REQUEST_TIMEOUT_MS = 10_000;
+
 const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
 
 /**
  * Requests sent at evenly spaced instants (open loop: each is due at start + i / rate,
- * whatever the earlier ones took), each timed on its own. autocannon's `overallRate` is no
+ * whatever the earlier ones took), each timed from the instant it was due, so a sender held
+ * up by its own scheduling counts that delay too. autocannon's `overallRate` is no
  * use for "a steady half of the max rate": each connection sends its whole second's quota
  * back to back as the second starts, then waits, so the server runs at full speed for part
  * of every second and idles for the rest.
@@ -42,22 +48,22 @@ export const paced = async (options: PacedOptions): Promise<PacedResult> => {
   const latencies: number[] = [];
   let failures = 0;
   let next = 0;
-  const one = (): Promise<void> =>
+  const one = (due = performance.now()): Promise<void> =>
     new Promise((resolve) => {
       const variant = options.variants[next++ % options.variants.length] as { body?: string; headers: Record<string, string> };
       const headers = variant.body === undefined ? variant.headers : { ...variant.headers, "content-type": "application/json" };
-      const started = performance.now();
       const req = request(
         { host: target.hostname, port: target.port, path: `${target.pathname}${target.search}`, method, headers, agent },
         (res) => {
           res.resume();
           res.on("end", () => {
-            if (res.statusCode !== undefined && res.statusCode >= 200 && res.statusCode < 300) latencies.push(performance.now() - started);
+            if (res.statusCode !== undefined && res.statusCode >= 200 && res.statusCode < 300) latencies.push(performance.now() - due);
             else failures++;
             resolve();
           });
         },
       );
+      req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error("timed out")));
       req.on("error", () => {
         failures++;
         resolve();
@@ -71,13 +77,18 @@ export const paced = async (options: PacedOptions): Promise<PacedResult> => {
   failures = 0;
   const pending = new Set<Promise<void>>();
   const total = Math.round(options.perSecond * options.durationS);
+  let stopped = false;
+  void options.until?.finally(() => {
+    stopped = true;
+  });
   const started = performance.now();
   let reported = 0;
-  for (let i = 0; i < total; i++) {
-    const due = started + (i * 1000) / options.perSecond;
+  let sent = 0;
+  for (; sent < total && !stopped; sent++) {
+    const due = started + (sent * 1000) / options.perSecond;
     const wait = due - performance.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    const call = one();
+    const call = one(due);
     pending.add(call);
     void call.then(() => pending.delete(call));
     const elapsedS = (performance.now() - started) / 1000;
@@ -98,7 +109,7 @@ export const paced = async (options: PacedOptions): Promise<PacedResult> => {
     p50: quantile(sorted, 0.5),
     p99: quantile(sorted, 0.99),
     max: sorted[sorted.length - 1] ?? Number.NaN,
-    sentPerSec: total / seconds,
+    sentPerSec: sent / seconds,
   };
 };
 

@@ -73,9 +73,7 @@ export const createReadCache = (client: Redis, onCache?: (status: CacheStatus, s
         }
         const value = await singleFlight(key, async () => {
           const computed = await compute();
-          // Not awaited: a later read on this connection runs after it and finds the entry;
-          // a lost write only costs another computation.
-          void redis.set(key, JSON.stringify(computed), "EX", CACHE_TTL_S).catch(() => {});
+          await redis.set(key, JSON.stringify(computed), "EX", CACHE_TTL_S);
           return computed;
         });
         memory.set(logicalKey, { value });
