@@ -5,7 +5,7 @@ export type HitWriter = (hits: readonly StoredHit[], mayExist: boolean) => Promi
 
 /**
  * Inserts hits without ON CONFLICT unless they may be stored already: nearly every hit is
- * new, and the plain insert costs Postgres about a third less per row. Hits that may exist
+ * new, and the plain insert costs Postgres about 30 % less per row. Hits that may exist
  * are known (a job flagged `mayExist` by the gateway, a job run again after a failure or a
  * stall) and skip duplicates from the start. A duplicate nobody foresaw (an `event_id`
  * marker lost with Redis) fails its statement whole, which then runs again skipping it.

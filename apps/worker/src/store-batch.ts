@@ -1,6 +1,7 @@
 import type { Logger } from "@usage/core";
 import { DAY_MS } from "@usage/core";
 import { type DayDelta, type Db, ensureHitPartitions, rejectHit, type StoredHit } from "@usage/db";
+
 /** Inserts one batch; storeBatch calls it again for the halves of a batch it narrows down. */
 export type InsertBatch = (hits: readonly StoredHit[]) => Promise<DayDelta[]>;
 

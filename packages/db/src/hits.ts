@@ -67,8 +67,8 @@ const HOURLY_HORIZON = "26 hours";
 
 /**
  * One statement, so one snapshot and one transaction: insert the hits (a duplicate of
- * (client_id, id, ts) is skipped, or fails the statement), then add only the rows really inserted to both rollups.
- * Input is sorted by client so rows reach each partition together and rollup rows are
+ * (client_id, id, ts) is skipped, or fails the statement), then add only the rows really
+ * inserted to both rollups. Input is sorted by client so rows reach each partition together and rollup rows are
  * locked in one order by every worker (no deadlock between concurrent batches).
  */
 export const insertHitsQuery = (db: Db, hits: readonly StoredHit[], onDuplicate: OnDuplicate = "skip"): CompiledQuery<DayDelta> => {
