@@ -7,14 +7,16 @@ import { type ChildProcess, spawn } from "node:child_process";
  */
 /** A bounded heap keeps each process inside its memory budget (256 MB RSS) under load. */
 const NODE_FLAGS = ["--max-old-space-size=128", "--max-semi-space-size=16"];
+/**
+ * Two glibc malloc arenas instead of one per thread: with one per thread, freed native
+ * memory stays scattered and the worker's resident set crept (docs/benchmarks.md#memory-the-heap-flags).
+ */
+const ENV = { MALLOC_ARENA_MAX: "2", ...process.env };
 
 const run = (name: string, script: string): ChildProcess =>
-  spawn(process.execPath, [...NODE_FLAGS, script, ...process.argv.slice(2)], { stdio: "inherit", env: process.env }).on(
-    "error",
-    (error) => {
-      process.stderr.write(`${name}: ${error.message}\n`);
-    },
-  );
+  spawn(process.execPath, [...NODE_FLAGS, script, ...process.argv.slice(2)], { stdio: "inherit", env: ENV }).on("error", (error) => {
+    process.stderr.write(`${name}: ${error.message}\n`);
+  });
 
 const waitExit = (child: ChildProcess): Promise<number> =>
   new Promise((resolve) => child.once("exit", (code, signal) => resolve(code ?? (signal === null ? 1 : 128))));

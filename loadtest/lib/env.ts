@@ -68,7 +68,8 @@ export const startProcess = async (args: string[], env: Record<string, string>, 
       ...(withPort ? [...args, String(port)] : args),
     ],
     {
-      env: { ...process.env, ...env, PORT: String(port) },
+      // As `pnpm start` runs them (scripts/start.ts).
+      env: { MALLOC_ARENA_MAX: "2", ...process.env, ...env, PORT: String(port) },
       stdio: ["ignore", process.env.BENCH_STDOUT === "1" ? "inherit" : "ignore", "inherit"],
     },
   );
