@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { rmSync } from "node:fs";
 import { createDb, type Db, ensureDatabase, ensureIngestPartitions, migrateToLatest } from "@usage/db";
 import { adminQuery, eventually, freePort } from "@usage/testkit";
 import { Redis } from "ioredis";
@@ -23,6 +24,7 @@ export const createBenchEnv = async (keep: boolean): Promise<BenchEnv> => {
   await ensureIngestPartitions(db, 30);
   const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
   const prefix = `bench_${suffix}`;
+  const spoolDir = `var/bench-spool-${suffix}`;
   const redis = new Redis(redisUrl);
   return {
     databaseUrl,
@@ -39,13 +41,14 @@ export const createBenchEnv = async (keep: boolean): Promise<BenchEnv> => {
       REDIS_PREFIX: prefix,
       RATE_LIMIT_PER_HOUR: "1000000000",
       REGISTER_LIMIT_PER_HOUR: "1000000",
-      SPOOL_DIR: `var/bench-spool-${suffix}`,
+      SPOOL_DIR: spoolDir,
     },
     async cleanup() {
       await db.destroy();
       const stream = redis.scanStream({ match: `${prefix}:*`, count: 1000 });
       for await (const keys of stream as AsyncIterable<string[]>) if (keys.length > 0) await redis.unlink(...keys);
       redis.disconnect();
+      rmSync(spoolDir, { recursive: true, force: true });
       if (!keep) await adminQuery(databaseUrl, `DROP DATABASE IF EXISTS "usage_bench_${suffix}" WITH (FORCE)`);
     },
   };
