@@ -7,8 +7,6 @@ export interface LoadOptions {
   variants: Array<{ body?: string; headers: Record<string, string> }>;
   connections?: number;
   durationS: number;
-  /** Requests per second over all connections (rate-limited load). */
-  overallRate?: number;
   title: string;
   quiet?: boolean;
 }
@@ -33,7 +31,6 @@ export const load = async (options: LoadOptions): Promise<LoadResult> => {
         method: options.method ?? "POST",
         connections: options.connections ?? 50,
         duration: options.durationS,
-        ...(options.overallRate === undefined ? {} : { overallRate: options.overallRate }),
         requests: [
           {
             setupRequest: (request) => {
