@@ -78,9 +78,11 @@ export const paced = async (options: PacedOptions): Promise<PacedResult> => {
   const pending = new Set<Promise<void>>();
   const total = Math.round(options.perSecond * options.durationS);
   let stopped = false;
-  void options.until?.finally(() => {
+  // Both outcomes stop the sender; a rejection is the caller's to report, not an unhandled one here.
+  const stop = (): void => {
     stopped = true;
-  });
+  };
+  options.until?.then(stop, stop);
   const started = performance.now();
   let reported = 0;
   let sent = 0;
