@@ -18,6 +18,7 @@ import { ingestPlugin } from "./plugins/ingest.ts";
 import { metricsPlugin } from "./plugins/metrics.ts";
 import { queuePlugin } from "./plugins/queue.ts";
 import { redisPlugin } from "./plugins/redis.ts";
+import { RequestLogger } from "./request-logger.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { logsRoutes } from "./routes/logs.ts";
 import { registerRoute } from "./routes/register.ts";
@@ -51,6 +52,7 @@ export const buildApp = async (config: Readonly<Config>, { logger }: AppOptions)
     loggerInstance: logger as FastifyBaseLogger,
     // No per-request log line: at ingest rates it would cost more than the request.
     logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: (parent, bindings, options) => new RequestLogger(parent, bindings, options),
     bodyLimit: config.bodyLimitBytes,
     // A hop count becomes a function: Fastify's types take booleans, addresses or functions.
     trustProxy:
