@@ -2,6 +2,7 @@ import { type DefaultJobOptions, Queue, type QueueOptions } from "bullmq";
 import type { Redis } from "ioredis";
 import { type Static, Type } from "typebox";
 import { Compile } from "typebox/compile";
+import { useFastUuidFormat } from "./uuid.ts";
 
 /** Queue and job names in one place. */
 export const QUEUES = { hits: "hits", maintenance: "maintenance" } as const;
@@ -39,6 +40,7 @@ export const HitBatchJob = Type.Object({
 });
 export type HitBatchJob = Static<typeof HitBatchJob>;
 
+useFastUuidFormat();
 export const hitBatchValidator = Compile(HitBatchJob);
 export const wireHitValidator = Compile(WireHit);
 
