@@ -110,7 +110,18 @@ describe("hit worker on a real queue and database", () => {
 
   it("keeps hostile strings verbatim, whatever they hold of SQL or array-literal syntax", async () => {
     const client = clientId();
-    const endpoints = [`/'; DROP TABLE hits; -- ${randomUUID()} "\\☃`, "/a,b{c}d", "NULL", '\\"}{,\\', " spaced "];
+    const endpoints = [
+      `/'; DROP TABLE hits; -- ${randomUUID()} "\\☃`,
+      "/a,b{c}d",
+      "NULL",
+      "null",
+      "Null",
+      '\\"}{,\\',
+      " spaced ",
+      "a\tb",
+      "{}",
+      "\\",
+    ];
     await h.queue.add("hit-batch", { v: 1, hits: endpoints.map((endpoint) => wireHit(client, { endpoint })) });
     const rows = await eventually(async () => {
       const found = await h.db.selectFrom("hits").select("endpoint").where("client_id", "=", client).execute();

@@ -1,5 +1,6 @@
-import { ensureIngestPartitions } from "@usage/db";
+import { arrayLiteral, ensureIngestPartitions } from "@usage/db";
 import { createTestEnv, type TestEnv } from "@usage/testkit";
+import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHitWriter } from "../src/hit-writer.ts";
 import { clientId, rawCount, rollupMismatches, wireHit } from "./helper.ts";
@@ -11,6 +12,19 @@ describe("hit writer", () => {
     await ensureIngestPartitions(env.db, 30);
   });
   afterAll(async () => env.cleanup());
+
+  it("builds array literals Postgres reads back as the same values, quoted only where needed", async () => {
+    const values = [
+      ...["", " ", "\t", "\n", "\r", "\v", "\f", " lead", "trail ", "in side", "\u00a0", "\u2003"],
+      ...["NULL", "null", "nUlL", " NULL", "NULLx", "xnull", "{", "}", "{}", ",", "a,b", '"', '""', "\\", "\\\\", '\\"'],
+      ...["[1:2]={x}", "'", "--", "$1", "é", "☃", "/v1/things?a=1&b=2", "192.0.2.1", "2001:db8::1%eth0"],
+      null,
+    ];
+    const { rows } = await sql<{ value: string | null }>`SELECT unnest(${arrayLiteral(values)}::text[]) AS value`.execute(env.db);
+    expect(rows.map((row) => row.value)).toEqual(values);
+    // Bare where Postgres reads them as they are: no copy per element.
+    expect(arrayLiteral(["192.0.2.1", "GET", "/v1/things", 7, null, "null", "a b"])).toBe('{192.0.2.1,GET,/v1/things,7,NULL,"null","a b"}');
+  });
 
   it("stores new hits with the plain insert, without falling back", async () => {
     let fallbacks = 0;

@@ -25,26 +25,33 @@ export interface DayDelta {
   total: number;
 }
 
-const NEEDS_ESCAPE = /["\\]/;
-
-const element = (value: string | number | null): string => {
-  if (value === null) return "NULL";
-  if (typeof value === "number") return String(value);
-  return NEEDS_ESCAPE.test(value) ? `"${value.replace(/["\\]/g, "\\$&")}"` : `"${value}"`;
-};
+/**
+ * What Postgres would read as something else bare: empty, braces, the delimiter, quotes,
+ * backslashes, white space, or the word NULL (its own output rule, applied to input).
+ */
+const SPECIAL = /[\s",{}\\]/;
+const NULL_WORD = /^null$/i;
+const needsQuotes = (text: string): boolean => text.length === 0 || SPECIAL.test(text) || (text.length === 4 && NULL_WORD.test(text));
 
 /** One column of `rows` as an array literal, without an intermediate array of values. */
 const column = <T>(rows: readonly T[], pick: (row: T) => string | number | null): string => {
-  const parts = new Array<string>(rows.length);
-  for (let i = 0; i < rows.length; i++) parts[i] = element(pick(rows[i] as T));
+  const parts = new Array<string | number>(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const value = pick(rows[i] as T);
+    // Most values (UUIDs, addresses, numbers, plain paths) go in as they are: a quoted
+    // copy of every one was a fifth of what the worker allocated.
+    if (value === null) parts[i] = "NULL";
+    else if (typeof value === "number" || !needsQuotes(value)) parts[i] = value;
+    else parts[i] = `"${value.replace(/["\\]/g, "\\$&")}"`;
+  }
   return `{${parts.join(",")}}`;
 };
 
 /**
- * A Postgres array literal, built here rather than by pg per element: every string quoted
- * (so commas and braces inside stay inside), only `"` and `\` escaped, numbers bare. On a
- * 5,000-hit statement this is a tenth of what pg's generic array encoding and the ISO time
- * strings it replaces cost the worker.
+ * A Postgres array literal, built here rather than by pg per element: a string is quoted
+ * only where Postgres would misread it bare (then only `"` and `\` escaped), numbers bare.
+ * On a 5,000-hit statement this is a tenth of what pg's generic array encoding and the ISO
+ * time strings it replaces cost the worker.
  */
 export const arrayLiteral = (values: ReadonlyArray<string | number | null>): string => column(values, (value) => value);
 

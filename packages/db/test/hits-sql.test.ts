@@ -29,8 +29,8 @@ describe("hot query snapshots", () => {
     ]);
     expect(query.sql).toMatchSnapshot();
     expect(query.parameters.slice(0, 4)).toEqual([
-      '{"a0000000-0000-4000-8000-000000000000","b0000000-0000-4000-8000-000000000000"}',
-      '{"00000000-0000-4000-8000-000000000002","00000000-0000-4000-8000-000000000001"}',
+      "{a0000000-0000-4000-8000-000000000000,b0000000-0000-4000-8000-000000000000}",
+      "{00000000-0000-4000-8000-000000000002,00000000-0000-4000-8000-000000000001}",
       "{3,1}",
       "{4,2}",
     ]);
@@ -48,9 +48,9 @@ describe("hot query snapshots", () => {
     expect(fail.replace(/\s+/g, " ")).toBe(skip.replace("ON CONFLICT DO NOTHING", "").replace(/\s+/g, " "));
   });
 
-  it("arrayLiteral quotes every string and escapes only quotes and backslashes", () => {
-    expect(arrayLiteral(["a,b", "{x}", "NULL", null, 'say "hi"', "back\\slash", 7])).toBe(
-      '{"a,b","{x}","NULL",NULL,"say \\"hi\\"","back\\\\slash",7}',
+  it("arrayLiteral quotes the strings Postgres would misread bare and escapes only quotes and backslashes", () => {
+    expect(arrayLiteral(["a,b", "{x}", "NULL", null, 'say "hi"', "back\\slash", 7, "plain", ""])).toBe(
+      '{"a,b","{x}","NULL",NULL,"say \\"hi\\"","back\\\\slash",7,plain,""}',
     );
     expect(arrayLiteral([])).toBe("{}");
   });
