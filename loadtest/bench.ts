@@ -4,7 +4,8 @@ import { createKeys } from "@usage/store";
 import { call, eventually, freePort } from "@usage/testkit";
 import { Queue } from "bullmq";
 import { sql } from "kysely";
-import { rawCopy } from "./lib/copy.ts";
+import { openCopy } from "./lib/copy.ts";
+import { type CpuBudget, type CpuParty, cpuTable, measureCpu } from "./lib/cpu-budget.ts";
 import { type BenchEnv, createBenchEnv, type Proc, startProcess } from "./lib/env.ts";
 import { load } from "./lib/load.ts";
 import { describeMachine } from "./lib/machine.ts";
@@ -66,6 +67,23 @@ const scrapeQuantile = async (metricsUrl: string, name: string, quantile: string
 const env = await createBenchEnv(values.keep);
 const procs: Proc[] = [];
 const figures: Figure[] = [];
+
+/** Where the machine's CPU went in each throughput stage (see lib/cpu-budget.ts). */
+const CPU_PARTIES = ["baseline server", "gateway", "worker", "redis", "postgres", "load generator"] as const;
+const budgets: Array<{ stage: string; unit: string; work: number; cpu: CpuBudget }> = [];
+const cpuOf = async <T>(
+  ours: Partial<Record<(typeof CPU_PARTIES)[number], Proc>>,
+  stage: () => Promise<T>,
+): Promise<{ result: T; cpu: CpuBudget }> => {
+  const parties: CpuParty[] = [
+    ...Object.entries(ours).map(([name, proc]) => ({ name, pid: proc?.child.pid })),
+    { name: "redis", comm: "redis-server" },
+    { name: "postgres", comm: "postgres" },
+    // autocannon and the COPY client run in this process
+    { name: "load generator", pid: process.pid },
+  ];
+  return measureCpu(parties, stage);
+};
 try {
   step("starting the gateway and registering 50 clients");
   const gateway = await startProcess(["apps/gateway/src/server.ts"], env.settings, "/health", false);
@@ -107,8 +125,11 @@ try {
   const baseline = async (mode: string): Promise<number> => {
     const server = await startProcess(["loadtest/baselines/server.ts", mode], env.settings, "/api/logs", true);
     try {
-      return (await load({ url: `${server.base}/api/logs`, variants: single(keys), durationS: D, title: `baseline: ${mode}` }))
-        .requestsPerSec;
+      const { result, cpu } = await cpuOf({ "baseline server": server }, () =>
+        load({ url: `${server.base}/api/logs`, variants: single(keys), durationS: D, title: `baseline: ${mode}` }),
+      );
+      budgets.push({ stage: `baseline: ${mode}`, unit: "request", work: result.ok, cpu });
+      return result.requestsPerSec;
     } finally {
       await server.stop();
     }
@@ -123,7 +144,10 @@ try {
   figures.push({ what: "naive: one BullMQ job per hit", value: bullmq, unit: "req/s", baseline: { what: "bare", value: bare } });
 
   step("service: single-hit ingest, 50 connections");
-  const singleRun = await load({ url: `${gateway.base}/api/logs`, variants: single(keys), durationS: D, title: "POST /api/logs" });
+  const { result: singleRun, cpu: singleCpu } = await cpuOf({ gateway }, () =>
+    load({ url: `${gateway.base}/api/logs`, variants: single(keys), durationS: D, title: "POST /api/logs" }),
+  );
+  budgets.push({ stage: "service: POST /api/logs", unit: "request", work: singleRun.ok, cpu: singleCpu });
   figures.push({
     what: "service: POST /api/logs, 50 connections",
     value: singleRun.requestsPerSec,
@@ -137,13 +161,16 @@ try {
   await queue.obliterate({ force: true });
 
   step("service: batch ingest, 500 hits per request");
-  const batchRun = await load({
-    url: `${gateway.base}/api/logs/batch`,
-    variants: batch(keys, 500),
-    durationS: D,
-    connections: 20,
-    title: "POST /api/logs/batch ×500",
-  });
+  const { result: batchRun, cpu: batchCpu } = await cpuOf({ gateway }, () =>
+    load({
+      url: `${gateway.base}/api/logs/batch`,
+      variants: batch(keys, 500),
+      durationS: D,
+      connections: 20,
+      title: "POST /api/logs/batch ×500",
+    }),
+  );
+  budgets.push({ stage: "service: POST /api/logs/batch ×500", unit: "hit", work: batchRun.ok * 500, cpu: batchCpu });
   figures.push({
     what: "service: POST /api/logs/batch ×500",
     value: batchRun.requestsPerSec * 500,
@@ -167,14 +194,21 @@ try {
   const drainFrom = await committedHits(env);
   const drainStart = performance.now();
   const worker = await startWorker();
-  await eventually(async () => ((await committedHits(env)) >= drainFrom + queued ? true : undefined), 900_000, "queue drained");
-  const drainRate = queued / ((performance.now() - drainStart) / 1000);
-  await queue.close();
-  const copyRate = await rawCopy(
-    env.databaseUrl,
-    clients.map((c) => c.client_id as string),
-    queued,
+  const { cpu: drainCpu } = await cpuOf({ worker }, () =>
+    eventually(async () => ((await committedHits(env)) >= drainFrom + queued ? true : undefined), 900_000, "queue drained"),
   );
+  const drainRate = queued / ((performance.now() - drainStart) / 1000);
+  budgets.push({ stage: "worker alone (queue → committed)", unit: "hit", work: queued, cpu: drainCpu });
+  await queue.close();
+  const copier = await openCopy(env.databaseUrl);
+  const { result: copyRate, cpu: copyCpu } = await cpuOf({}, () =>
+    copier.copy(
+      clients.map((c) => c.client_id as string),
+      queued,
+    ),
+  );
+  await copier.close();
+  budgets.push({ stage: "raw COPY (client in the load generator)", unit: "row", work: queued, cpu: copyCpu });
   figures.push({ what: "raw COPY into the same partitioned table", value: copyRate, unit: "rows/s" });
   figures.push({
     what: "worker alone: queue → committed (no HTTP)",
@@ -186,20 +220,23 @@ try {
   step("end to end: hits accepted by the gateway until committed by the worker");
   const before = await committedHits(env);
   const started = performance.now();
-  const e2eRun = await load({
-    url: `${gateway.base}/api/logs/batch`,
-    variants: batch(keys, 500),
-    durationS: D,
-    connections: 8,
-    title: "sustained batch ingest with the worker running",
+  const { result: accepted, cpu: e2eCpu } = await cpuOf({ gateway, worker }, async () => {
+    const e2eRun = await load({
+      url: `${gateway.base}/api/logs/batch`,
+      variants: batch(keys, 500),
+      durationS: D,
+      connections: 8,
+      title: "sustained batch ingest with the worker running",
+    });
+    await eventually(
+      async () => ((await committedHits(env)) >= before + e2eRun.ok * 500 ? true : undefined),
+      600_000,
+      "all accepted hits committed",
+    );
+    return e2eRun.ok * 500;
   });
-  const accepted = e2eRun.ok * 500;
-  await eventually(
-    async () => ((await committedHits(env)) >= before + accepted ? true : undefined),
-    600_000,
-    "all accepted hits committed",
-  );
   const e2eRate = accepted / ((performance.now() - started) / 1000);
+  budgets.push({ stage: "service: accepted → committed", unit: "hit", work: accepted, cpu: e2eCpu });
   figures.push({
     what: "service: accepted → committed, sustained",
     value: e2eRate,
@@ -296,7 +333,8 @@ try {
   }
 
   const table = textTable(figures);
-  process.stdout.write(`\n${table}\n`);
+  const cpu = cpuTable(budgets, CPU_PARTIES);
+  process.stdout.write(`\n${table}\n\nCPU µs per unit of work, by process (2 cores = 2 s of CPU per second):\n${cpu}\n`);
   if (!values["no-write"]) {
     const by = (what: string): Figure => figures.find((f) => f.what.startsWith(what)) as Figure;
     const ratio = (f: Figure): number => f.value / (f.baseline?.value ?? 1);
@@ -326,7 +364,7 @@ try {
     );
     writeFileSync(
       "docs/benchmarks-latest.md",
-      `Measured ${new Date().toISOString()} with \`pnpm bench --duration ${D}${SOAK > 0 ? ` --soak ${SOAK}` : ""}${values.sweep ? " --sweep" : ""}\` on: ${describeMachine()}.\n\n${markdownTable(figures)}\n\n![benchmark chart](benchmarks.svg)\n${sweep === "" ? "" : `\n${sweep}\n`}`,
+      `Measured ${new Date().toISOString()} with \`pnpm bench --duration ${D}${SOAK > 0 ? ` --soak ${SOAK}` : ""}${values.sweep ? " --sweep" : ""}\` on: ${describeMachine()}.\n\n${markdownTable(figures)}\n\nCPU µs per unit of work, by process, in the throughput stages (2 cores: at most 2 s of CPU per second of wall clock):\n\n${cpu}\n\n![benchmark chart](benchmarks.svg)\n${sweep === "" ? "" : `\n${sweep}\n`}`,
     );
     process.stderr.write("\nwrote docs/benchmarks-latest.md and docs/benchmarks.svg\n");
   }
