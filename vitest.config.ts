@@ -14,7 +14,7 @@ export default defineConfig({
         test: {
           ...shared,
           name: "main",
-          include: ["apps/*/test/**/*.test.ts", "packages/*/test/**/*.test.ts", "test/e2e/**/*.test.ts"],
+          include: ["apps/*/test/**/*.test.ts", "packages/*/test/**/*.test.ts", "loadtest/test/**/*.test.ts", "test/e2e/**/*.test.ts"],
           sequence: { groupOrder: 0 },
         },
       },

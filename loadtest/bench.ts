@@ -125,7 +125,7 @@ try {
   const baseline = async (mode: string): Promise<number> => {
     const server = await startProcess(["loadtest/baselines/server.ts", mode], env.settings, "/api/logs", true);
     try {
-      const { result, cpu } = await cpuOf({ "baseline server": server }, () =>
+      const { result, cpu } = await cpuOf({ "baseline server": server, gateway }, () =>
         load({ url: `${server.base}/api/logs`, variants: single(keys), durationS: D, title: `baseline: ${mode}` }),
       );
       budgets.push({ stage: `baseline: ${mode}`, unit: "request", work: result.ok, cpu });
@@ -194,14 +194,14 @@ try {
   const drainFrom = await committedHits(env);
   const drainStart = performance.now();
   const worker = await startWorker();
-  const { cpu: drainCpu } = await cpuOf({ worker }, () =>
+  const { cpu: drainCpu } = await cpuOf({ gateway, worker }, () =>
     eventually(async () => ((await committedHits(env)) >= drainFrom + queued ? true : undefined), 900_000, "queue drained"),
   );
   const drainRate = queued / ((performance.now() - drainStart) / 1000);
   budgets.push({ stage: "worker alone (queue → committed)", unit: "hit", work: queued, cpu: drainCpu });
   await queue.close();
   const copier = await openCopy(env.databaseUrl);
-  const { result: copyRate, cpu: copyCpu } = await cpuOf({}, () =>
+  const { result: copyRate, cpu: copyCpu } = await cpuOf({ gateway, worker }, () =>
     copier.copy(
       clients.map((c) => c.client_id as string),
       queued,

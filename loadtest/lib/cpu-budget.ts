@@ -37,15 +37,27 @@ const machineTicks = (): { busy: number; steal: number; total: number } => {
   return { busy: user + nice + system + irq + softirq, steal, total: user + nice + system + idle + iowait + irq + softirq + steal };
 };
 
-const snapshot = (parties: readonly CpuParty[]): number[] => {
+/** Ticks so far of each process of each party, by pid. */
+const snapshot = (parties: readonly CpuParty[]): Array<Map<string, number>> => {
   const pids = parties.some((p) => "comm" in p) ? readdirSync("/proc").filter((entry) => /^\d+$/.test(entry)) : [];
   const comms = new Map(pids.map((pid) => [pid, commOf(pid)]));
   return parties.map((party) => {
-    if ("pid" in party) return party.pid === undefined ? 0 : ticksOf(party.pid);
-    let sum = 0;
-    for (const [pid, comm] of comms) if (comm === party.comm) sum += ticksOf(pid);
-    return sum;
+    if ("pid" in party) return new Map(party.pid === undefined ? [] : [[String(party.pid), ticksOf(party.pid)]]);
+    const ticks = new Map<string, number>();
+    for (const [pid, comm] of comms) if (comm === party.comm) ticks.set(pid, ticksOf(pid));
+    return ticks;
   });
+};
+
+/**
+ * What each process used between two snapshots: a process that exited in between (a pool
+ * closing idle connections) is left out instead of taking its whole past off the sum; one
+ * that started in between counts from zero.
+ */
+const used = (before: Map<string, number>, after: Map<string, number>): number => {
+  let ticks = 0;
+  for (const [pid, now] of after) ticks += Math.max(0, now - (before.get(pid) ?? 0));
+  return ticks;
 };
 
 export interface CpuBudget {
@@ -53,6 +65,8 @@ export interface CpuBudget {
   seconds: Record<string, number>;
   /** Wall-clock seconds of the stage. */
   wallS: number;
+  /** CPU seconds the whole machine was busy (every core, every process and the kernel). */
+  machineS: number;
   /** The machine's busy fraction over the stage (1 = every core busy). */
   machineBusy: number;
   /** The fraction the hypervisor gave to other guests. */
@@ -60,8 +74,9 @@ export interface CpuBudget {
 }
 
 /**
- * CPU used by each party while `stage` runs. Backends that start and exit inside the stage
- * are missed (their time goes to no live process), so the stages keep their pools open.
+ * CPU used by each party while `stage` runs. A process that exits before the stage ends
+ * takes its time with it: that shows up as "other" (the machine's busy time no live party
+ * accounts for).
  */
 export const measureCpu = async <T>(parties: readonly CpuParty[], stage: () => Promise<T>): Promise<{ result: T; cpu: CpuBudget }> => {
   const before = snapshot(parties);
@@ -73,7 +88,7 @@ export const measureCpu = async <T>(parties: readonly CpuParty[], stage: () => P
   const machineAfter = machineTicks();
   const seconds: Record<string, number> = {};
   parties.forEach((party, i) => {
-    seconds[party.name] = Math.max(0, (after[i] ?? 0) - (before[i] ?? 0)) / TICKS_PER_S;
+    seconds[party.name] = used(before[i] ?? new Map(), after[i] ?? new Map()) / TICKS_PER_S;
   });
   const total = machineAfter.total - machineBefore.total;
   const share = (ticks: number): number => (total > 0 ? ticks / total : 0);
@@ -82,24 +97,29 @@ export const measureCpu = async <T>(parties: readonly CpuParty[], stage: () => P
     cpu: {
       seconds,
       wallS,
+      machineS: (machineAfter.busy - machineBefore.busy) / TICKS_PER_S,
       machineBusy: share(machineAfter.busy - machineBefore.busy),
       machineSteal: share(machineAfter.steal - machineBefore.steal),
     },
   };
 };
 
-/** One row per stage: CPU µs per unit of work, by party. */
+/**
+ * One row per stage: CPU µs per unit of work, by party; "other" is what the machine was
+ * busy with beyond them (kernel threads such as writeback, processes that came and went).
+ */
 export const cpuTable = (
   rows: Array<{ stage: string; unit: string; work: number; cpu: CpuBudget }>,
   parties: readonly string[],
 ): string => {
-  const header = `| stage | per | ${parties.join(" | ")} | all | machine busy | stolen |`;
-  const rule = `|---|---|${parties.map(() => "---:").join("|")}|---:|---:|---:|`;
+  const header = `| stage | per | ${parties.join(" | ")} | other | machine | busy | stolen |`;
+  const rule = `|---|---|${parties.map(() => "---:").join("|")}|---:|---:|---:|---:|`;
   const lines = rows.map(({ stage, unit, work, cpu }) => {
     const per = (s: number): string => (work > 0 ? ((s * 1e6) / work).toFixed(1) : "");
     const cells = parties.map((party) => ((cpu.seconds[party] ?? 0) > 0 ? per(cpu.seconds[party] ?? 0) : ""));
-    const all = Object.values(cpu.seconds).reduce((sum, s) => sum + s, 0);
-    return `| ${stage} | ${unit} | ${cells.join(" | ")} | ${per(all)} | ${Math.round(cpu.machineBusy * 100)} % | ${Math.round(cpu.machineSteal * 100)} % |`;
+    const counted = Object.values(cpu.seconds).reduce((sum, s) => sum + s, 0);
+    const other = Math.max(0, cpu.machineS - counted);
+    return `| ${stage} | ${unit} | ${cells.join(" | ")} | ${per(other)} | ${per(Math.max(cpu.machineS, counted))} | ${Math.round(cpu.machineBusy * 100)} % | ${Math.round(cpu.machineSteal * 100)} % |`;
   });
   return [header, rule, ...lines].join("\n");
 };
