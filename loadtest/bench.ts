@@ -190,7 +190,31 @@ try {
     );
     return proc;
   };
+  /**
+   * Each write stage and the COPY it is compared with start from emptied partitions and
+   * write as many rows: a primary key twice as large costs Postgres more per row, and the
+   * stages run one after the other on the same table.
+   */
+  const emptyHits = async (): Promise<void> => void (await sql`TRUNCATE hits`.execute(env.db));
+  const rawCopyStage = async (rows: number, stage: string): Promise<number> => {
+    await emptyHits();
+    const copier = await openCopy(env.databaseUrl);
+    try {
+      const { result, cpu } = await cpuOf({ gateway, worker }, () =>
+        copier.copy(
+          clients.map((c) => c.client_id as string),
+          rows,
+        ),
+      );
+      budgets.push({ stage, unit: "row", work: rows, cpu });
+      return result;
+    } finally {
+      await copier.close();
+    }
+  };
+
   const queued = batchRun.ok * 500;
+  await emptyHits();
   const drainFrom = await committedHits(env);
   const drainStart = performance.now();
   const worker = await startWorker();
@@ -200,16 +224,8 @@ try {
   const drainRate = queued / ((performance.now() - drainStart) / 1000);
   budgets.push({ stage: "worker alone (queue → committed)", unit: "hit", work: queued, cpu: drainCpu });
   await queue.close();
-  const copier = await openCopy(env.databaseUrl);
-  const { result: copyRate, cpu: copyCpu } = await cpuOf({ gateway, worker }, () =>
-    copier.copy(
-      clients.map((c) => c.client_id as string),
-      queued,
-    ),
-  );
-  await copier.close();
-  budgets.push({ stage: "raw COPY (client in the load generator)", unit: "row", work: queued, cpu: copyCpu });
-  figures.push({ what: "raw COPY into the same partitioned table", value: copyRate, unit: "rows/s" });
+  const copyRate = await rawCopyStage(queued, "raw COPY, as many rows as the drain");
+  figures.push({ what: "raw COPY of as many rows as the drain, same table", value: copyRate, unit: "rows/s" });
   figures.push({
     what: "worker alone: queue → committed (no HTTP)",
     value: drainRate,
@@ -217,7 +233,8 @@ try {
     baseline: { what: "COPY", value: copyRate },
   });
 
-  step("end to end: hits accepted by the gateway until committed by the worker");
+  step("end to end: hits accepted by the gateway until committed by the worker, beside a raw COPY of as many rows");
+  await emptyHits();
   const before = await committedHits(env);
   const started = performance.now();
   const { result: accepted, cpu: e2eCpu } = await cpuOf({ gateway, worker }, async () => {
@@ -237,11 +254,13 @@ try {
   });
   const e2eRate = accepted / ((performance.now() - started) / 1000);
   budgets.push({ stage: "service: accepted → committed", unit: "hit", work: accepted, cpu: e2eCpu });
+  const e2eCopyRate = await rawCopyStage(accepted, "raw COPY, as many rows as end to end");
+  figures.push({ what: "raw COPY of as many rows as end to end", value: e2eCopyRate, unit: "rows/s" });
   figures.push({
     what: "service: accepted → committed, sustained",
     value: e2eRate,
     unit: "hits/s",
-    baseline: { what: "COPY", value: copyRate },
+    baseline: { what: "COPY", value: e2eCopyRate },
     target: { min: 0.8, ofBaseline: true },
   });
 
