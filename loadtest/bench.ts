@@ -196,7 +196,22 @@ try {
    * stages run one after the other on the same table.
    */
   const emptyHits = async (): Promise<void> => void (await sql`TRUNCATE hits`.execute(env.db));
+  /**
+   * The stages count 2xx answers; a request answered after the load generator stopped is
+   * queued all the same. Its hits must be stored before the table is emptied, not land in
+   * the next stage's timed COPY.
+   */
+  const queueIdle = (): Promise<true> =>
+    eventually(
+      async () => {
+        const counts = await queue.getJobCounts("waiting", "active", "delayed", "prioritized", "paused");
+        return Object.values(counts).every((n) => n === 0) ? true : undefined;
+      },
+      120_000,
+      "hit queue idle",
+    );
   const rawCopyStage = async (rows: number, stage: string): Promise<number> => {
+    await queueIdle();
     await emptyHits();
     const copier = await openCopy(env.databaseUrl);
     try {
@@ -223,7 +238,6 @@ try {
   );
   const drainRate = queued / ((performance.now() - drainStart) / 1000);
   budgets.push({ stage: "worker alone (queue → committed)", unit: "hit", work: queued, cpu: drainCpu });
-  await queue.close();
   const copyRate = await rawCopyStage(queued, "raw COPY, as many rows as the drain");
   figures.push({ what: "raw COPY of as many rows as the drain, same table", value: copyRate, unit: "rows/s" });
   figures.push({
@@ -234,6 +248,7 @@ try {
   });
 
   step("end to end: hits accepted by the gateway until committed by the worker, beside a raw COPY of as many rows");
+  await queueIdle();
   await emptyHits();
   const before = await committedHits(env);
   const started = performance.now();
@@ -255,6 +270,7 @@ try {
   const e2eRate = accepted / ((performance.now() - started) / 1000);
   budgets.push({ stage: "service: accepted → committed", unit: "hit", work: accepted, cpu: e2eCpu });
   const e2eCopyRate = await rawCopyStage(accepted, "raw COPY, as many rows as end to end");
+  await queue.close();
   figures.push({ what: "raw COPY of as many rows as end to end", value: e2eCopyRate, unit: "rows/s" });
   figures.push({
     what: "service: accepted → committed, sustained",

@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, symlinkSync } from "node:fs";
+import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { measureCpu } from "../lib/cpu-budget.ts";
 
 /**
@@ -10,8 +10,10 @@ import { measureCpu } from "../lib/cpu-budget.ts";
  * party by name sees only these processes.
  */
 const comm = `cpuburn${process.pid % 100_000}`;
-const shell = join(mkdtempSync(join(tmpdir(), "cpu-budget-")), comm);
+const dir = mkdtempSync(join(tmpdir(), "cpu-budget-"));
+const shell = join(dir, comm);
 symlinkSync("/bin/sh", shell);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Counts to `n` (about a microsecond a step), says so, then waits on its stdin without CPU. */
 const burner = async (n: number): Promise<ChildProcess> => {
@@ -49,18 +51,22 @@ describe("CPU budget", () => {
 
   it("counts a process by pid, and nothing for one that stays idle", async () => {
     const idle = await burner(1);
-    let busy: ChildProcess | undefined;
+    // Idle until told to count: its pid is known before the stage starts.
+    const busy = spawn(shell, ["-c", `read go; i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; echo done; read x`], {
+      stdio: ["pipe", "pipe", "inherit"],
+    });
     const { cpu } = await measureCpu(
       [
         { name: "idle", pid: idle.pid },
-        { name: "busy", comm },
+        { name: "busy", pid: busy.pid },
       ],
       async () => {
-        busy = await burner(200_000);
+        busy.stdin?.write("go\n");
+        await new Promise<void>((resolve) => busy.stdout?.once("data", () => resolve()));
       },
     );
     await stop(idle);
-    if (busy !== undefined) await stop(busy);
+    await stop(busy);
     expect(cpu.seconds.idle).toBeLessThan(0.02);
     expect(cpu.seconds.busy).toBeGreaterThanOrEqual(0.1);
     expect(cpu.wallS).toBeGreaterThanOrEqual(cpu.seconds.busy ?? 0);

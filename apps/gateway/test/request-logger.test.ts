@@ -18,12 +18,15 @@ const sinkLogger = (level: string) => {
 };
 
 describe("request logger", () => {
-  it("makes no pino child until the request writes a line", () => {
-    const { logger } = sinkLogger("warn");
+  it("makes no pino child until the request writes a line, and none for lines below the level", () => {
+    const { logger, lines } = sinkLogger("warn");
     const child = vi.spyOn(logger, "child");
     const log = new RequestLogger(logger, { reqId: "r-1" }, {});
     expect(log.level).toBe("warn");
+    log.info("below the level");
+    log.debug("below the level");
     expect(child).not.toHaveBeenCalled();
+    expect(lines).toEqual([]);
     log.warn("first");
     log.error("second");
     expect(child).toHaveBeenCalledTimes(1);
