@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { HitAccepted, SingleHitBody } from "@usage/contract";
 import { withDefaultUser } from "@usage/db";
-import { hitFormats } from "@usage/gateway/ajv-formats";
+import { hitFormats } from "@usage/gateway/http/ajv-formats";
 import { createHitQueue, createRedis } from "@usage/store";
 import Fastify from "fastify";
 import pg from "pg";

@@ -9,27 +9,28 @@ import websocket from "@fastify/websocket";
 import { AppError, type Config, createEmailCipher, type Logger } from "@usage/core";
 import { createRedis } from "@usage/store";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
-import { hitFormats } from "./ajv-formats.ts";
-import { authPlugin } from "./plugins/auth.ts";
-import { dbPlugin } from "./plugins/db.ts";
-import { docsPlugin } from "./plugins/docs.ts";
-import { registerErrorHandling } from "./plugins/errors.ts";
-import { ingestPlugin } from "./plugins/ingest.ts";
-import { metricsPlugin } from "./plugins/metrics.ts";
-import { queuePlugin } from "./plugins/queue.ts";
-import { redisPlugin } from "./plugins/redis.ts";
-import { RequestLogger } from "./request-logger.ts";
-import { healthRoutes } from "./routes/health.ts";
-import { logsRoutes } from "./routes/logs.ts";
-import { registerRoute } from "./routes/register.ts";
-import { streamRoute } from "./routes/stream.ts";
-import { tokenRoute } from "./routes/token.ts";
-import { usageRoutes } from "./routes/usage.ts";
-import { createClientDirectory } from "./services/client-directory.ts";
-import { createReadCache } from "./services/read-cache.ts";
-import { createTopList } from "./services/top-list.ts";
-import { UsageHub } from "./services/usage-hub.ts";
-import { createUsageReads } from "./services/usage-reads.ts";
+import { createClientDirectory } from "./auth/client-directory.ts";
+import { authPlugin } from "./auth/plugin.ts";
+import { registerRoute } from "./auth/register-route.ts";
+import { tokenRoute } from "./auth/token-route.ts";
+import { hitFormats } from "./http/ajv-formats.ts";
+import { registerErrorHandling } from "./http/errors.ts";
+import { registerJsonBody } from "./http/json-body.ts";
+import { RequestLogger } from "./http/request-logger.ts";
+import { dbPlugin } from "./infra/db.ts";
+import { queuePlugin } from "./infra/queue.ts";
+import { redisPlugin } from "./infra/redis.ts";
+import { logsRoutes } from "./ingest/logs-route.ts";
+import { ingestPlugin } from "./ingest/plugin.ts";
+import { docsPlugin } from "./ops/docs.ts";
+import { healthRoutes } from "./ops/health.ts";
+import { metricsPlugin } from "./ops/metrics.ts";
+import { streamRoute } from "./stream/stream-route.ts";
+import { UsageHub } from "./stream/usage-hub.ts";
+import { createReadCache } from "./usage/read-cache.ts";
+import { createTopList } from "./usage/top-list.ts";
+import { createUsageReads } from "./usage/usage-reads.ts";
+import { usageRoutes } from "./usage/usage-routes.ts";
 
 export interface AppOptions {
   logger: Logger;
@@ -75,16 +76,7 @@ export const buildApp = async (config: Readonly<Config>, { logger }: AppOptions)
       : {}),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  // JSON only: without this, text/plain bodies would reach the schema as strings.
-  app.removeContentTypeParser("text/plain");
-  // An empty JSON body is no body (a key exchange may carry its key in the header alone);
-  // anything else goes to Fastify's own parser, with its prototype-poisoning protection.
-  const parseJson = app.getDefaultJsonParser("error", "error");
-  app.addContentTypeParser("application/json", { parseAs: "string", bodyLimit: config.bodyLimitBytes }, (request, body, done) => {
-    const text = body.toString();
-    if (text.trim() === "") done(null, undefined);
-    else parseJson(request, text, done);
-  });
+  registerJsonBody(app, config.bodyLimitBytes);
   app.addHook("onRequest", (request, reply, done) => {
     reply.header("x-request-id", request.id);
     done();

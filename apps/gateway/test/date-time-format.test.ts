@@ -1,6 +1,6 @@
 import { fullFormats } from "ajv-formats/dist/formats.js";
 import { describe, expect, it, vi } from "vitest";
-import { dateTimeFormat, isDateTime } from "../src/ajv-formats.ts";
+import { dateTimeFormat, isDateTime } from "../src/http/ajv-formats.ts";
 import { buildGateway, hit } from "./helper.ts";
 
 const reference = fullFormats["date-time"] as { validate: (text: string) => boolean };

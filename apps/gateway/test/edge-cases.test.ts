@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { toAppError } from "../src/plugins/errors.ts";
+import { toAppError } from "../src/http/errors.ts";
 import { buildGateway, expectError, type GatewayHarness, hit, type TestClient } from "./helper.ts";
 
 describe("edge cases of the contract", () => {

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { HIT } from "@usage/contract";
 import { createKeys } from "@usage/store";
 import { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -33,7 +34,7 @@ describe("POST /api/logs", () => {
     const { id, duplicate } = response.json();
     expect(duplicate).toBe(false);
     const queued = await queuedHits();
-    const mine = queued.find((h) => h[1] === id);
+    const mine = queued.find((h) => h[HIT.id] === id);
     expect(mine).toEqual([
       client.client_id,
       id,
@@ -91,8 +92,8 @@ describe("POST /api/logs", () => {
     const firstTs = new Date(Date.now() - 60_000).toISOString();
     await post(hit({ event_id: eventId, timestamp: firstTs }));
     await post(hit({ event_id: eventId, timestamp: new Date().toISOString() }));
-    const copies = (await queuedHits()).filter((h) => h[1] === eventId);
-    expect(copies.map((h) => h[2])).toEqual([Date.parse(firstTs), Date.parse(firstTs)]);
+    const copies = (await queuedHits()).filter((h) => h[HIT.id] === eventId);
+    expect(copies.map((h) => h[HIT.ts])).toEqual([Date.parse(firstTs), Date.parse(firstTs)]);
   });
 
   it("flags the job of a duplicate as holding hits that may be stored, and only that job", async () => {
@@ -100,7 +101,7 @@ describe("POST /api/logs", () => {
     await post(hit({ event_id: eventId }));
     await post(hit({ event_id: eventId }));
     const jobs = (await queue.getJobs(["waiting", "active", "delayed", "prioritized"])).filter((job) =>
-      (job.data as { hits: unknown[][] }).hits.some((h) => h[1] === eventId),
+      (job.data as { hits: unknown[][] }).hits.some((h) => h[HIT.id] === eventId),
     );
     expect(jobs.map((job) => (job.data as { mayExist?: boolean }).mayExist).sort()).toEqual([true, undefined]);
   });
@@ -116,8 +117,8 @@ describe("POST /api/logs", () => {
     const endpoint = `/x?q=' OR 1=1;--&<script>"\\☃`;
     const response = await post(hit({ endpoint }));
     expect(response.statusCode, response.body).toBe(202);
-    const mine = (await queuedHits()).find((h) => h[1] === response.json().id);
-    expect(mine?.[7]).toBe(endpoint);
+    const mine = (await queuedHits()).find((h) => h[HIT.id] === response.json().id);
+    expect(mine?.[HIT.endpoint]).toBe(endpoint);
   });
 
   it.each([

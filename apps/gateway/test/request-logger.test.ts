@@ -3,7 +3,7 @@ import { REDACT_PATHS } from "@usage/core";
 import type { FastifyBaseLogger } from "fastify";
 import { pino } from "pino";
 import { describe, expect, it, vi } from "vitest";
-import { RequestLogger } from "../src/request-logger.ts";
+import { RequestLogger } from "../src/http/request-logger.ts";
 
 const sinkLogger = (level: string) => {
   const lines: Array<Record<string, unknown>> = [];

@@ -2,11 +2,21 @@ import { randomUUID } from "node:crypto";
 import { appendFile, mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { WireHit } from "@usage/store";
+import { toWireHit, type WireHit } from "@usage/contract";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { Spool, SpoolFullError } from "../src/services/spool.ts";
+import { Spool, SpoolFullError } from "../src/ingest/spool.ts";
 
-const hit = (): WireHit => [randomUUID(), randomUUID(), Date.now(), Date.now(), "192.0.2.1", "GET", 200, "/s"];
+const hit = (): WireHit =>
+  toWireHit({
+    clientId: randomUUID(),
+    id: randomUUID(),
+    ts: Date.now(),
+    receivedAt: Date.now(),
+    ip: "192.0.2.1",
+    method: "GET",
+    status: 200,
+    endpoint: "/s",
+  });
 
 describe("spool", () => {
   let dir: string;

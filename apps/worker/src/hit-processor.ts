@@ -1,6 +1,7 @@
+import { HIT, type WireHit } from "@usage/contract";
 import { GroupCommit, type Logger } from "@usage/core";
-import { type Db, rejectHit, type StoredHit } from "@usage/db";
-import { type HitBatchJob, hitBatchValidator, type Keys, type Redis, type WireHit, wireHitValidator } from "@usage/store";
+import { type Db, rejectHit } from "@usage/db";
+import { type HitBatchJob, hitBatchValidator, type Keys, type Redis, wireHitValidator } from "@usage/store";
 import { type Job, UnrecoverableError } from "bullmq";
 import { createHitWriter } from "./hit-writer.ts";
 import type { WorkerMetrics } from "./metrics.ts";
@@ -21,7 +22,7 @@ const STATEMENTS_IN_FLIGHT = 2;
 
 /** One job's hits in a statement group; `mayExist` when some may be stored already. */
 interface JobHits {
-  hits: readonly StoredHit[];
+  hits: readonly WireHit[];
   mayExist: boolean;
 }
 
@@ -52,7 +53,7 @@ export const createHitProcessor = ({ db, publisher, keys, metrics, log }: HitPro
         // One sample per 202, not per hit: the hits of a request share their acceptance time,
         // and a quantile summary per hit cost a tenth of the worker's CPU.
         const accepted = new Set<number>();
-        for (const hit of hits) accepted.add(hit[3]);
+        for (const hit of hits) accepted.add(hit[HIT.receivedAt]);
         for (const at of accepted) metrics.lagSeconds.observe(Math.max(0, now - at) / 1000);
         if (outcome.deltas.length > 0) {
           const events = outcome.deltas.map((d) => ({ client_id: d.clientId, date: d.day, delta: d.delta, total_requests: d.total }));

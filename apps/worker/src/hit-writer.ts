@@ -1,7 +1,8 @@
-import { type DayDelta, type Db, insertHits, isDuplicateHit, type StoredHit } from "@usage/db";
+import type { WireHit } from "@usage/contract";
+import { type DayDelta, type Db, insertHits, isDuplicateHit } from "@usage/db";
 
 /** Stores hits; `mayExist` when some may be stored already. */
-export type HitWriter = (hits: readonly StoredHit[], mayExist: boolean) => Promise<DayDelta[]>;
+export type HitWriter = (hits: readonly WireHit[], mayExist: boolean) => Promise<DayDelta[]>;
 
 /**
  * Inserts hits without ON CONFLICT unless they may be stored already: nearly every hit is

@@ -1,9 +1,10 @@
+import { HIT, type WireHit } from "@usage/contract";
 import type { Logger } from "@usage/core";
 import { DAY_MS } from "@usage/core";
-import { type DayDelta, type Db, ensureHitPartitions, rejectHit, type StoredHit } from "@usage/db";
+import { type DayDelta, type Db, ensureHitPartitions, rejectHit } from "@usage/db";
 
 /** Inserts one batch; storeBatch calls it again for the halves of a batch it narrows down. */
-export type InsertBatch = (hits: readonly StoredHit[]) => Promise<DayDelta[]>;
+export type InsertBatch = (hits: readonly WireHit[]) => Promise<DayDelta[]>;
 
 /** Postgres error classes that no retry can fix: data exceptions and integrity violations. */
 const isDataError = (error: unknown): boolean => {
@@ -26,22 +27,22 @@ export interface StoreOutcome {
  * instead of failing the good ones. Anything else (Postgres unreachable, deadlock) is
  * thrown so BullMQ retries the whole job with backoff.
  */
-export const storeBatch = async (db: Db, insert: InsertBatch, hits: readonly StoredHit[], log: Logger): Promise<StoreOutcome> => {
+export const storeBatch = async (db: Db, insert: InsertBatch, hits: readonly WireHit[], log: Logger): Promise<StoreOutcome> => {
   try {
     const deltas = await insert(hits);
     return { deltas, inserted: deltas.reduce((sum, d) => sum + d.delta, 0), rejected: 0 };
   } catch (error) {
     if (isMissingPartition(error)) {
-      const times = hits.map((hit) => hit[2]);
+      const times = hits.map((hit) => hit[HIT.ts]);
       const created = await ensureHitPartitions(db, Math.min(...times), Math.max(...times) + DAY_MS);
       log.warn({ created }, "created missing hit partitions");
       return storeBatch(db, insert, hits, log);
     }
     if (!isDataError(error)) throw error;
     if (hits.length === 1) {
-      const hit = hits[0] as StoredHit;
+      const hit = hits[0] as WireHit;
       await rejectHit(db, hit, String((error as Error).message));
-      log.error({ clientId: hit[0], id: hit[1], err: error }, "hit rejected by the database");
+      log.error({ clientId: hit[HIT.clientId], id: hit[HIT.id], err: error }, "hit rejected by the database");
       return { deltas: [], inserted: 0, rejected: 1 };
     }
     const middle = hits.length >> 1;

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { createHitQueue, createKeys, type HitBatchJob, type WireHit } from "@usage/store";
+import { toWireHit, type WireHit } from "@usage/contract";
+import { createHitQueue, createKeys, type HitBatchJob } from "@usage/store";
 import { createTestEnv, silentLogger, type TestEnv } from "@usage/testkit";
 import type { Queue } from "bullmq";
 import { sql } from "kysely";
@@ -30,16 +31,17 @@ export const startTestWorker = async (overrides: Record<string, string> = {}): P
 
 export const clientId = (): string => randomUUID();
 
-export const wireHit = (client: string, overrides: Partial<{ id: string; ts: number; ip: string; endpoint: string }> = {}): WireHit => [
-  client,
-  overrides.id ?? randomUUID(),
-  overrides.ts ?? Date.now(),
-  Date.now(),
-  overrides.ip ?? "192.0.2.1",
-  "GET",
-  200,
-  overrides.endpoint ?? "/v1/x",
-];
+export const wireHit = (client: string, overrides: Partial<{ id: string; ts: number; ip: string; endpoint: string }> = {}): WireHit =>
+  toWireHit({
+    clientId: client,
+    id: overrides.id ?? randomUUID(),
+    ts: overrides.ts ?? Date.now(),
+    receivedAt: Date.now(),
+    ip: overrides.ip ?? "192.0.2.1",
+    method: "GET",
+    status: 200,
+    endpoint: overrides.endpoint ?? "/v1/x",
+  });
 
 export const rawCount = async (env: TestEnv, client: string): Promise<number> => {
   const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM hits WHERE client_id = ${client}`.execute(env.db);

@@ -1,5 +1,6 @@
 import { type Static, Type } from "typebox";
 import { DateTime, Day, Uuid } from "./common.ts";
+import { UsageChange } from "./usage-changes.ts";
 
 export const DailyQuery = Type.Object(
   {
@@ -39,13 +40,8 @@ export const TopUsage = Type.Object({
 });
 export type TopUsage = Static<typeof TopUsage>;
 
-export const UsageUpdated = Type.Object({
-  type: Type.Literal("usage.updated"),
-  client_id: Uuid,
-  date: Day,
-  delta: Type.Integer(),
-  total_requests: Type.Integer(),
-});
+/** A stream message: a committed change (see usage-changes.ts) with its type. */
+export const UsageUpdated = Type.Object({ type: Type.Literal("usage.updated"), ...UsageChange.properties });
 export type UsageUpdated = Static<typeof UsageUpdated>;
 
 export const UsageSnapshot = Type.Object({

@@ -1,21 +1,6 @@
+import { HIT, type WireHit } from "@usage/contract";
 import { type CompiledQuery, sql } from "kysely";
 import type { Db } from "./db.ts";
-
-/**
- * One hit as the worker stores it, in the queue's own tuple order (times in epoch ms): the
- * statement reads the job's tuples as they are, with no per-hit object in between (at
- * 130k hits/s those copies were garbage the collector paid for).
- */
-export type StoredHit = readonly [
-  clientId: string,
-  id: string,
-  ts: number,
-  receivedAt: number,
-  ip: string,
-  method: string | null,
-  status: number | null,
-  endpoint: string,
-];
 
 /** Per client and day: how many rows this batch really inserted, and the new rollup total. */
 export interface DayDelta {
@@ -75,27 +60,31 @@ const HOURLY_HORIZON = "26 hours";
 /**
  * One statement, so one snapshot and one transaction: insert the hits (a duplicate of
  * (client_id, id, ts) is skipped, or fails the statement), then add only the rows really
- * inserted to both rollups. Input is sorted by client so rows reach each partition together and rollup rows are
- * locked in one order by every worker (no deadlock between concurrent batches).
+ * inserted to both rollups. Input is sorted by client so rows reach each partition together
+ * and rollup rows are locked in one order by every worker (no deadlock between concurrent
+ * batches). The hits' own tuples are read as they are, with no per-hit object in between (at
+ * 130k hits/s those copies were garbage the collector paid for).
  */
-export const insertHitsQuery = (db: Db, hits: readonly StoredHit[], onDuplicate: OnDuplicate = "skip"): CompiledQuery<DayDelta> => {
+export const insertHitsQuery = (db: Db, hits: readonly Readonly<WireHit>[], onDuplicate: OnDuplicate = "skip"): CompiledQuery<DayDelta> => {
   // No tie-break on id: the sort is stable and a job's hits arrive grouped by client and
   // mostly in time order, so it only merges runs; an id tie-break turned that into a full
   // sort of random UUIDs (7 % of the worker). Two statements holding the same hits in
   // another order can only meet when both may repeat hits, and a deadlock there is
   // retried like any other failed statement.
-  const sorted = [...hits].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[2] - b[2]));
-  const col = (pick: (hit: StoredHit) => string | number | null): string => column(sorted, pick);
+  const sorted = [...hits].sort((a, b) =>
+    a[HIT.clientId] < b[HIT.clientId] ? -1 : a[HIT.clientId] > b[HIT.clientId] ? 1 : a[HIT.ts] - b[HIT.ts],
+  );
+  const col = (pick: (hit: Readonly<WireHit>) => string | number | null): string => column(sorted, pick);
   // Times travel as epoch milliseconds: exact, and far cheaper than ISO strings to format and parse.
   return sql<DayDelta>`
     WITH input AS (
       SELECT client_id, id, timestamptz 'epoch' + ts_ms * interval '1 millisecond' AS ts,
              timestamptz 'epoch' + received_ms * interval '1 millisecond' AS received_at, ip, status, method, endpoint
       FROM unnest(
-        ${col((h) => h[0])}::uuid[], ${col((h) => h[1])}::uuid[],
-        ${col((h) => h[2])}::bigint[], ${col((h) => h[3])}::bigint[],
-        ${col((h) => h[4])}::inet[], ${col((h) => h[6])}::smallint[],
-        ${col((h) => h[5])}::text[], ${col((h) => h[7])}::text[]
+        ${col((h) => h[HIT.clientId])}::uuid[], ${col((h) => h[HIT.id])}::uuid[],
+        ${col((h) => h[HIT.ts])}::bigint[], ${col((h) => h[HIT.receivedAt])}::bigint[],
+        ${col((h) => h[HIT.ip])}::inet[], ${col((h) => h[HIT.status])}::smallint[],
+        ${col((h) => h[HIT.method])}::text[], ${col((h) => h[HIT.endpoint])}::text[]
       ) AS t(client_id, id, ts_ms, received_ms, ip, status, method, endpoint)
     ),
     inserted AS (
@@ -126,7 +115,7 @@ export const insertHitsQuery = (db: Db, hits: readonly StoredHit[], onDuplicate:
     ORDER BY 1, 2`.compile(db);
 };
 
-export const insertHits = async (db: Db, hits: readonly StoredHit[], onDuplicate: OnDuplicate = "skip"): Promise<DayDelta[]> => {
+export const insertHits = async (db: Db, hits: readonly Readonly<WireHit>[], onDuplicate: OnDuplicate = "skip"): Promise<DayDelta[]> => {
   if (hits.length === 0) return [];
   const { rows } = await db.executeQuery(insertHitsQuery(db, hits, onDuplicate));
   return rows;

@@ -1,3 +1,4 @@
+import { WireHit } from "@usage/contract";
 import { type DefaultJobOptions, Queue, type QueueOptions } from "bullmq";
 import type { Redis } from "ioredis";
 import { type Static, Type } from "typebox";
@@ -12,22 +13,6 @@ export const JOBS = {
   dropExpired: "drop-expired",
   reconcile: "reconcile",
 } as const;
-
-/**
- * One hit on the wire, as a tuple to keep a 500-hit job small:
- * [clientId, id, tsMs, receivedAtMs, ip, method, status, endpoint]. No key, no email.
- */
-export const WireHit = Type.Tuple([
-  Type.String({ format: "uuid" }),
-  Type.String({ format: "uuid" }),
-  Type.Integer(),
-  Type.Integer(),
-  Type.String({ minLength: 2, maxLength: 45 }),
-  Type.Union([Type.String({ maxLength: 16 }), Type.Null()]),
-  Type.Union([Type.Integer({ minimum: 100, maximum: 599 }), Type.Null()]),
-  Type.String({ minLength: 1, maxLength: 2048 }),
-]);
-export type WireHit = Static<typeof WireHit>;
 
 export const HitBatchJob = Type.Object({
   v: Type.Literal(1),

@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
+import { toWireHit, type WireHit } from "@usage/contract";
 import { Format, IsUuid } from "typebox/format";
 import { describe, expect, it } from "vitest";
-import { hitBatchValidator, type WireHit } from "../src/queue.ts";
+import { hitBatchValidator } from "../src/queue.ts";
 import { isUuid } from "../src/uuid.ts";
 
 /** Every position of a few UUIDs replaced by characters on both sides of each range checked. */
@@ -27,7 +28,8 @@ describe("uuid format", () => {
 
   it("is registered as TypeBox's uuid format, and the hit-batch validator still refuses a bad id", () => {
     expect(Format.Get("uuid")).toBe(isUuid);
-    const hit = (id: string): WireHit => [randomUUID(), id, 1, 1, "203.0.113.7", "GET", 200, "/v1"];
+    const hit = (id: string): WireHit =>
+      toWireHit({ clientId: randomUUID(), id, ts: 1, receivedAt: 1, ip: "203.0.113.7", method: "GET", status: 200, endpoint: "/v1" });
     expect(hitBatchValidator.Check({ v: 1, hits: [hit(randomUUID())] })).toBe(true);
     expect(hitBatchValidator.Check({ v: 1, hits: [hit(`${randomUUID().slice(0, 35)}g`)] })).toBe(false);
   });

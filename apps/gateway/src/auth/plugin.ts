@@ -4,8 +4,8 @@ import { AppError, type Config } from "@usage/core";
 import type { ClientIdentity } from "@usage/db";
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from "fastify";
 import fp from "fastify-plugin";
-import { createAllowlist, type IpCheck } from "../services/allowlist.ts";
-import type { ClientDirectory, Lookup } from "../services/client-directory.ts";
+import { createAllowlist, type IpCheck } from "./allowlist.ts";
+import type { ClientDirectory, Lookup } from "./client-directory.ts";
 
 export type Role = "client" | "admin";
 export interface Principal {

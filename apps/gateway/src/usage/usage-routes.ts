@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { DailyQuery, DailyUsage, errors, TopQuery, TopUsage } from "@usage/contract";
-import { requireAdmin, requireBearer } from "../plugins/auth.ts";
-import type { UsageReads } from "../services/usage-reads.ts";
+import { requireAdmin, requireBearer } from "../auth/plugin.ts";
+import type { UsageReads } from "./usage-reads.ts";
 
 const SECURITY: Array<Record<string, string[]>> = [{ bearer: [] }];
 

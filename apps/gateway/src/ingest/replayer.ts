@@ -1,5 +1,6 @@
+import { HIT, type WireHit, withEventTime } from "@usage/contract";
 import { epochHour, type Logger } from "@usage/core";
-import type { Counters, HitBatchJob, WireHit } from "@usage/store";
+import type { Counters, HitBatchJob } from "@usage/store";
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Spool } from "./spool.ts";
@@ -30,7 +31,7 @@ export const createReplayer = ({ spool, redis, counters, queue, log, onReplayed 
     // hour's, not the hour of the replay.
     const groups = new Map<string, WireHit[]>();
     for (const hit of hits) {
-      const key = `${hit[0]}|${epochHour(hit[3])}`;
+      const key = `${hit[HIT.clientId]}|${epochHour(hit[HIT.receivedAt])}`;
       const group = groups.get(key);
       if (group === undefined) groups.set(key, [hit]);
       else group.push(hit);
@@ -39,15 +40,15 @@ export const createReplayer = ({ spool, redis, counters, queue, log, onReplayed 
     for (const group of groups.values()) {
       const first = group[0] as WireHit;
       const outcome = await counters.count(
-        first[0],
+        first[HIT.clientId],
         Number.MAX_SAFE_INTEGER,
-        group.map((hit) => ({ eventId: hit[1], ts: hit[2] })),
-        first[3],
+        group.map((hit) => ({ eventId: hit[HIT.id], ts: hit[HIT.ts] })),
+        first[HIT.receivedAt],
         true,
       );
       group.forEach((hit, i) => {
         const prior = outcome.priorTs[i];
-        out.push(prior == null ? hit : [hit[0], hit[1], prior, hit[3], hit[4], hit[5], hit[6], hit[7]]);
+        out.push(prior == null ? hit : withEventTime(hit, prior));
       });
     }
     return out;

@@ -3,7 +3,7 @@ import { AppError, epochHour, HOUR_MS, type Logger } from "@usage/core";
 import { type Db, topClientsSince } from "@usage/db";
 import { type Counters, type Keys, type ScriptCommands, TOP_WINDOW_HOURS, withScripts } from "@usage/store";
 import type { Redis } from "ioredis";
-import type { ClientDirectory } from "./client-directory.ts";
+import type { ClientDirectory } from "../auth/client-directory.ts";
 import { CACHE_TTL_S, type Read, type ReadCache } from "./read-cache.ts";
 
 /** The largest top list ever asked for; computed once and sliced per request. */

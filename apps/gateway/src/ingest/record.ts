@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
-import type { Hit } from "@usage/contract";
+import { type Hit, toWireHit, type WireHit } from "@usage/contract";
 import { AppError, DAY_MS, type GroupCommit, HOUR_MS } from "@usage/core";
 import type { ClientIdentity } from "@usage/db";
-import type { CountedHit, Counters, WireHit } from "@usage/store";
+import type { CountedHit, Counters } from "@usage/store";
 import type { LocalCounters } from "./local-counters.ts";
 import type { Spool } from "./spool.ts";
 
@@ -109,16 +109,18 @@ export const createIngest = ({
       const ids = eventIds.map((eventId) => eventId ?? randomUUID());
       // A duplicate is enqueued again with the first copy's time: storage is idempotent on
       // (client, id, time), and a copy whose first enqueue died with its gateway is not lost.
-      const wire: WireHit[] = hits.map((hit, i) => [
-        client.client_id,
-        ids[i] as string,
-        outcome.priorTs[i] ?? (timestamps[i] as number),
-        nowMs,
-        hit.ip,
-        hit.method ?? null,
-        hit.status ?? null,
-        hit.endpoint,
-      ]);
+      const wire: WireHit[] = hits.map((hit, i) =>
+        toWireHit({
+          clientId: client.client_id,
+          id: ids[i] as string,
+          ts: outcome.priorTs[i] ?? (timestamps[i] as number),
+          receivedAt: nowMs,
+          ip: hit.ip,
+          method: hit.method ?? null,
+          status: hit.status ?? null,
+          endpoint: hit.endpoint,
+        }),
+      );
       try {
         if (degraded) await spool.append({ counted: false, hits: wire });
         else await batcher.add([{ hits: wire, mayExist: outcome.priorTs.some((prior) => prior !== null) }]);

@@ -2,10 +2,10 @@ import { type Config, GroupCommit, type Logger } from "@usage/core";
 import type { HitBatchJob } from "@usage/store";
 import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
-import { createIngest, type Ingest, type PendingHits } from "../services/ingest.ts";
-import { LocalCounters } from "../services/local-counters.ts";
-import { createReplayer } from "../services/replayer.ts";
-import { Spool } from "../services/spool.ts";
+import { LocalCounters } from "./local-counters.ts";
+import { createIngest, type Ingest, type PendingHits } from "./record.ts";
+import { createReplayer } from "./replayer.ts";
+import { Spool } from "./spool.ts";
 
 declare module "fastify" {
   interface FastifyInstance {

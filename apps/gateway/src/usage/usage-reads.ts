@@ -2,7 +2,7 @@ import type { ClientDaily, DailyUsage, TopUsage } from "@usage/contract";
 import { AppError, lastDays, utcDay } from "@usage/core";
 import { type Db, dailyTotalsForClients, rankClientsByDays } from "@usage/db";
 import { type Counters, DAILY_WINDOW_DAYS, type Keys } from "@usage/store";
-import type { ClientDirectory } from "./client-directory.ts";
+import type { ClientDirectory } from "../auth/client-directory.ts";
 import { decodeCursor, encodeCursor, startAfter } from "./cursor.ts";
 import type { Read, ReadCache } from "./read-cache.ts";
 import type { TopList } from "./top-list.ts";

@@ -3,9 +3,9 @@ import { type UsageSnapshot, UsageSnapshot as UsageSnapshotSchema, UsageUpdated 
 import { AppError, utcDay } from "@usage/core";
 import { type Db, dailyTotalsForClients, dailyTotalsOfDay } from "@usage/db";
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import type { Principal } from "../plugins/auth.ts";
-import { sendError } from "../plugins/errors.ts";
-import type { UsageHub } from "../services/usage-hub.ts";
+import type { Principal } from "../auth/plugin.ts";
+import { sendError } from "../http/errors.ts";
+import type { UsageHub } from "./usage-hub.ts";
 
 /** Close codes: 4401/4403 mirror HTTP 401/403; 1013 asks a slow reader to come back later. */
 export const CLOSE = { unauthorized: 4401, forbidden: 4403, tooSlow: 1013, goingAway: 1001 } as const;

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { BatchAccepted, BatchBody, errors, HitAccepted, SingleHitBody } from "@usage/contract";
-import { authenticateByHeaders, authenticateHitCaller } from "../plugins/auth.ts";
-import { type Ingest, quotaHeaders } from "../services/ingest.ts";
+import { authenticateByHeaders, authenticateHitCaller } from "../auth/plugin.ts";
+import { type Ingest, quotaHeaders } from "./record.ts";
 
 const SECURITY: Array<Record<string, string[]>> = [{ apiKey: [] }, { bearer: [] }];
 const ERRORS = errors(400, 401, 403, 413, 415, 429, 503);

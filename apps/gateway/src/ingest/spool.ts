@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { type FileHandle, open, readdir, readFile, rename, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import type { WireHit } from "@usage/store";
+import type { WireHit } from "@usage/contract";
 
 /** One line of a spool segment: a group of hits, and whether Redis already counted them. */
 export interface SpoolRecord {

@@ -1,0 +1,27 @@
+import { type Static, Type } from "typebox";
+import { Compile } from "typebox/compile";
+import { Day, Uuid } from "./common.ts";
+
+/**
+ * What the worker publishes after each commit and every gateway relays to its sockets: one
+ * entry per client and day whose stored total moved. `delta` is how many hits this commit
+ * added, `total_requests` the committed total after it.
+ */
+export const UsageChange = Type.Object({ client_id: Uuid, date: Day, delta: Type.Integer(), total_requests: Type.Integer() });
+export type UsageChange = Static<typeof UsageChange>;
+
+const isChange = Compile(UsageChange);
+
+/** One pub/sub message carries every change of one commit. */
+export const encodeUsageChanges = (changes: readonly UsageChange[]): string => JSON.stringify(changes);
+
+/** The valid changes of a message; anything else in it (or a message that is not JSON) is dropped. */
+export const decodeUsageChanges = (message: string): UsageChange[] => {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(message);
+  } catch {
+    return [];
+  }
+  return Array.isArray(parsed) ? parsed.filter((change): change is UsageChange => isChange.Check(change)) : [];
+};
