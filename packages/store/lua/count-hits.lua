@@ -2,12 +2,9 @@
 -- all or nothing, in order: a later request of a client sees what the earlier ones counted.
 -- One call per group instead of one per request: the gateway gathers the requests of an
 -- event-loop turn (see counters.ts).
--- ARGV: rankPrefix, quotaTtl, dayTtl, hourTtl, markerTtl, globalVersionKey, then per request:
---       clientPrefix, quotaKey, clientId, limit, force ('1'|'0'), nEvents, nBuckets, then
---       per hit with an event id: eventId, tsMs, day, hour; then per bucket of the hits
---       without one: day, hour, count. (day '' = outside the read window; hour idem.)
--- Returns per request: accepted (1|0), quota used, and when accepted one mark per hit with
--- an event id: '' (new) or the first copy's tsMs (a duplicate).
+-- ARGV and the reply: see count-protocol.ts, which encodes and decodes them (header:
+-- rankPrefix, quotaTtl, dayTtl, hourTtl, markerTtl, globalVersionKey; then per request:
+-- clientPrefix, quotaKey, clientId, limit, force, nEvents, nBuckets, events, buckets).
 local rp, quotaTtl, dayTtl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local hourTtl, markerTtl, globalVersion = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
 

@@ -1,3 +1,4 @@
+export * from "./count-protocol.ts";
 export * from "./counters.ts";
 export * from "./durability.ts";
 export * from "./keys.ts";

@@ -1,11 +1,12 @@
 import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
+import type { Arg } from "./count-protocol.ts";
 
 const lua = (name: string): string => readFileSync(new URL(`../lua/${name}.lua`, import.meta.url), "utf8");
 
 const SCRIPTS = {
   countHits: { numberOfKeys: 0, lua: lua("count-hits") },
-  uncountHits: { numberOfKeys: 3, lua: lua("uncount-hits") },
+  uncountHits: { numberOfKeys: 0, lua: lua("uncount-hits") },
   rankRange: { lua: lua("rank-range") },
   raiseCounter: { numberOfKeys: 4, lua: lua("raise-counter") },
   raiseRank: { numberOfKeys: 2, lua: lua("raise-rank") },
@@ -13,12 +14,10 @@ const SCRIPTS = {
   cachedRead: { numberOfKeys: 1, lua: lua("cached-read") },
 } as const;
 
-type Arg = string | number;
-
 /** The service's Lua scripts as typed commands (EVALSHA, reloaded by ioredis after a flush). */
 export interface ScriptCommands {
   countHits(...argv: Arg[]): Promise<Array<string | number>>;
-  uncountHits(k1: string, k2: string, k3: string, ...argv: Arg[]): Promise<number>;
+  uncountHits(...argv: Arg[]): Promise<number>;
   rankRange(numKeys: number, ...keysAndArgs: Arg[]): Promise<string[]>;
   raiseCounter(k1: string, k2: string, k3: string, k4: string, ...argv: Arg[]): Promise<number>;
   raiseRank(k1: string, k2: string, ...argv: Arg[]): Promise<number>;

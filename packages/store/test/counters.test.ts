@@ -1,23 +1,16 @@
 import { randomUUID } from "node:crypto";
 import { epochHour, utcDay } from "@usage/core";
-import { startPrivateRedis } from "@usage/testkit";
+import { createRedisTestEnv, type RedisTestEnv, startPrivateRedis, TEST_REDIS_URL } from "@usage/testkit";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCounters } from "../src/counters.ts";
 import { createKeys } from "../src/keys.ts";
 
 describe("counting script on a real Redis", () => {
-  const prefix = `t_counters_${randomUUID()}`;
+  const env: RedisTestEnv = createRedisTestEnv();
+  const { redis, prefix } = env;
   const keys = createKeys(prefix);
-  let redis: Redis;
-  beforeAll(() => {
-    redis = new Redis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379");
-  });
-  afterAll(async () => {
-    const found = await redis.keys(`${prefix}:*`);
-    if (found.length > 0) await redis.del(...found);
-    redis.disconnect();
-  });
+  afterAll(async () => env.cleanup());
 
   it("gives every key it creates a TTL, so nothing outlives its window", async () => {
     const counters = createCounters(redis, keys);
@@ -48,7 +41,7 @@ describe("counting script on a real Redis", () => {
   });
 
   it("is exact across gateways too: two counters on their own connections, calls interleaved over turns", async () => {
-    const other = new Redis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379");
+    const other = new Redis(TEST_REDIS_URL);
     try {
       const gateways = [createCounters(redis, keys), createCounters(other, keys)];
       const client = randomUUID();

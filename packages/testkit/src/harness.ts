@@ -20,6 +20,29 @@ export interface TestEnv {
   cleanup(): Promise<void>;
 }
 
+export interface RedisTestEnv {
+  redis: Redis;
+  /** A key prefix of this test file's own: every key it writes starts with `${prefix}:`. */
+  prefix: string;
+  /** Removes the prefix's keys and closes the connection. */
+  cleanup(): Promise<void>;
+}
+
+/** A connection to the test Redis and a key prefix private to the calling test file. */
+export const createRedisTestEnv = (prefix = `t_${uniqueSuffix()}`): RedisTestEnv => {
+  const redis = new Redis(TEST_REDIS_URL);
+  redis.on("error", () => {});
+  return {
+    redis,
+    prefix,
+    async cleanup() {
+      const stream = redis.scanStream({ match: `${prefix}:*`, count: 1000 });
+      for await (const keys of stream as AsyncIterable<string[]>) if (keys.length > 0) await redis.unlink(...keys);
+      redis.disconnect();
+    },
+  };
+};
+
 /**
  * A database cloned from the migrated template and a Redis key prefix, both private to the
  * calling test file, removed by cleanup().
@@ -41,8 +64,7 @@ export const createTestEnv = async (overrides: Record<string, string> = {}): Pro
   };
   const config = parseConfig(env);
   const db = createDb(config.databaseUrl, { max: 4 });
-  const redis = new Redis(config.redisUrl);
-  redis.on("error", () => {});
+  const { redis, cleanup: cleanupRedis } = createRedisTestEnv(config.redisPrefix);
   return {
     config,
     env,
@@ -50,9 +72,7 @@ export const createTestEnv = async (overrides: Record<string, string> = {}): Pro
     redis,
     async cleanup() {
       await db.destroy();
-      const stream = redis.scanStream({ match: `${config.redisPrefix}:*`, count: 1000 });
-      for await (const keys of stream as AsyncIterable<string[]>) if (keys.length > 0) await redis.unlink(...keys);
-      redis.disconnect();
+      await cleanupRedis();
       await adminQuery(TEST_DATABASE_URL, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
       await rm(env.SPOOL_DIR as string, { recursive: true, force: true });
     },

@@ -1,0 +1,127 @@
+import { DAY_MS, epochHour, HOUR_MS, utcDay } from "@usage/core";
+import type { Keys } from "./keys.ts";
+
+/**
+ * How the gateway talks to count-hits.lua and uncount-hits.lua: the arguments a group of
+ * requests is encoded into, and the reply decoded back. Both scripts read the same layout:
+ *
+ *   header:      rankPrefix, quotaTtl, dayTtl, hourTtl, markerTtl, globalVersionKey
+ *   per request: clientPrefix, quotaKey, clientId, limit, force ('1'|'0'), nEvents, nBuckets,
+ *                then per hit with an event id: eventId, tsMs, day, hour,
+ *                then per bucket of the hits without one: day, hour, count
+ *
+ * (day '' = outside the daily read window; hour '' = outside the top list's.) Hits without
+ * an event id need no marker, so they travel as per-hour buckets: a 500-hit batch of one
+ * hour costs the script three arguments instead of two thousand.
+ *
+ * count-hits replies per request: accepted (1|0), quota used, and when accepted one mark per
+ * hit with an event id, in order: '' (new) or the first copy's tsMs (a duplicate).
+ */
+
+/** Days shown by the daily endpoint and hours summed by the top endpoint. */
+export const DAILY_WINDOW_DAYS = 7;
+export const TOP_WINDOW_HOURS = 24;
+
+export const DAY_TTL_S = (DAILY_WINDOW_DAYS + 2) * (DAY_MS / 1000);
+export const HOUR_TTL_S = (TOP_WINDOW_HOURS + 2) * (HOUR_MS / 1000);
+export const QUOTA_TTL_S = HOUR_MS / 1000 + 60;
+export const MARKER_TTL_S = DAY_MS / 1000;
+
+/**
+ * Script work per call at most, in roughly Redis commands: a call blocks Redis while it
+ * runs, so a group stays around a millisecond or two of script time. An event id costs a
+ * GET and a SET, a bucket a few increments, a request its quota read and write.
+ */
+export const MAX_GROUP_WORK = 2000;
+
+export type Arg = string | number;
+
+export interface CountedHit {
+  eventId: string | null;
+  ts: number;
+}
+
+export interface CountOutcome {
+  accepted: boolean;
+  /** Quota used in the current hour after this call. */
+  used: number;
+  /** Per hit: null when new, else the event time of the copy seen first (a duplicate). */
+  priorTs: Array<number | null>;
+}
+
+/** One request's part of a call, encoded before it joins a group. */
+export interface CountRequest {
+  args: Arg[];
+  hits: readonly CountedHit[];
+  /** Its share of MAX_GROUP_WORK. */
+  work: number;
+}
+
+/** The arguments every call starts with. */
+export const countHeader = (keys: Keys): Arg[] => [keys.rankPrefix, QUOTA_TTL_S, DAY_TTL_S, HOUR_TTL_S, MARKER_TTL_S, keys.globalVersion];
+
+/**
+ * Encodes one request: a client's hits, counted against `limit` in the hour of `nowMs`
+ * (`force` counts them whatever the quota: a replay of hits already accepted). Encoded
+ * here, so a request that cannot be encoded fails alone, not its whole group.
+ */
+export const encodeRequest = (
+  keys: Keys,
+  clientId: string,
+  limit: number,
+  hits: readonly CountedHit[],
+  nowMs: number,
+  force = false,
+): CountRequest => {
+  // The read windows (and tomorrow: a hit may be stamped up to five minutes ahead).
+  const today = Math.floor(nowMs / DAY_MS);
+  const firstDay = today - DAILY_WINDOW_DAYS + 1;
+  const firstHour = epochHour(nowMs) - TOP_WINDOW_HOURS;
+  // A hit's day follows from its hour, so the hour alone keys a bucket.
+  const place = (ts: number, hourNumber: number): [string, number | ""] => {
+    const dayNumber = Math.floor(hourNumber / 24);
+    return [dayNumber >= firstDay && dayNumber <= today + 1 ? utcDay(ts) : "", hourNumber >= firstHour ? hourNumber : ""];
+  };
+  const events: Arg[] = [];
+  const buckets = new Map<number, [string, number | "", number]>();
+  for (const hit of hits) {
+    const hourNumber = epochHour(hit.ts);
+    if (hit.eventId !== null) {
+      events.push(hit.eventId, hit.ts, ...place(hit.ts, hourNumber));
+      continue;
+    }
+    const bucket = buckets.get(hourNumber);
+    if (bucket === undefined) buckets.set(hourNumber, [...place(hit.ts, hourNumber), 1]);
+    else bucket[2]++;
+  }
+  const args: Arg[] = [keys.clientPrefix(clientId), keys.quota(clientId, epochHour(nowMs)), clientId, limit, force ? 1 : 0];
+  args.push(events.length / 4, buckets.size);
+  for (const value of events) args.push(value);
+  for (const bucket of buckets.values()) args.push(...bucket);
+  return { args, hits, work: 2 + events.length / 2 + buckets.size * 4 };
+};
+
+/** The arguments of one call: the header, then each request's part. */
+export const encodeCall = (keys: Keys, requests: readonly CountRequest[]): Arg[] => {
+  const args = countHeader(keys);
+  for (const request of requests) for (const arg of request.args) args.push(arg);
+  return args;
+};
+
+/** Splits count-hits' flat reply back into one outcome per request, in order. */
+export const decodeReply = (reply: ReadonlyArray<string | number>, requests: readonly CountRequest[]): CountOutcome[] => {
+  let at = 0;
+  return requests.map(({ hits }) => {
+    const accepted = Number(reply[at]) === 1;
+    const used = Number(reply[at + 1]);
+    at += 2;
+    if (!accepted) return { accepted, used, priorTs: [] };
+    // Marks come back for the hits with an event id only, in order; the others are new.
+    const priorTs = hits.map((hit) => {
+      if (hit.eventId === null) return null;
+      const mark = reply[at++];
+      return mark === "" ? null : Number(mark);
+    });
+    return { accepted, used, priorTs };
+  });
+};
