@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { epochHour, utcDay } from "@usage/core";
 import { createRedisTestEnv, type RedisTestEnv, startPrivateRedis, TEST_REDIS_URL } from "@usage/testkit";
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { createCounters } from "../src/counters.ts";
 import { createKeys } from "../src/keys.ts";
 
