@@ -7,7 +7,6 @@ import rateLimit from "@fastify/rate-limit";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import websocket from "@fastify/websocket";
 import { AppError, type Config, createEmailCipher, type Logger } from "@usage/core";
-import { createRedis } from "@usage/store";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import { createClientDirectory } from "./auth/client-directory.ts";
 import { authPlugin } from "./auth/plugin.ts";
@@ -25,11 +24,9 @@ import { ingestPlugin } from "./ingest/plugin.ts";
 import { docsPlugin } from "./ops/docs.ts";
 import { healthRoutes } from "./ops/health.ts";
 import { metricsPlugin } from "./ops/metrics.ts";
+import { streamPlugin } from "./stream/plugin.ts";
 import { streamRoute } from "./stream/stream-route.ts";
-import { UsageHub } from "./stream/usage-hub.ts";
-import { createReadCache } from "./usage/read-cache.ts";
-import { createTopList } from "./usage/top-list.ts";
-import { createUsageReads } from "./usage/usage-reads.ts";
+import { usagePlugin } from "./usage/plugin.ts";
 import { usageRoutes } from "./usage/usage-routes.ts";
 
 export interface AppOptions {
@@ -41,9 +38,6 @@ const httpsServer =
   (certFile: string, keyFile: string) =>
   (handler: (request: IncomingMessage, response: ServerResponse) => void): Server =>
     createHttpsServer({ cert: readFileSync(certFile), key: readFileSync(keyFile) }, handler);
-
-/** Most active clients whose caches are filled at start. */
-const WARM_CLIENTS = 200;
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
@@ -104,27 +98,13 @@ export const buildApp = async (config: Readonly<Config>, { logger }: AppOptions)
       }),
   });
 
-  // Services.
+  // App services, each a plugin that declares what it needs and closes what it opens.
   const directory = createClientDirectory(app.db);
   await app.register(authPlugin, { config, directory });
   await app.register(ingestPlugin, { config, logger });
-  const cache = createReadCache(app.redis, (result, source) => app.metrics.cache.inc({ result, source }));
-  const topList = createTopList({ redis: app.redis, keys: app.keys, counters: app.counters, db: app.db, directory, cache, log: logger });
-  const reads = createUsageReads({ keys: app.keys, counters: app.counters, db: app.db, directory, cache, topList });
-  topList.startPrefetch();
-  app.addHook("onClose", async () => topList.stop());
-  // Hot clients' keys, names and daily answers are cached before the first request needs them.
-  app.addHook("onReady", async () => {
-    await reads.warm(WARM_CLIENTS).catch((error: unknown) => logger.warn({ err: error }, "cache warm-up skipped"));
-  });
+  await app.register(usagePlugin, { logger });
   await app.register(websocket, { options: { maxPayload: 4096 } });
-  const subscriber = createRedis(config.redisUrl, "blocking");
-  const hub = new UsageHub(subscriber, app.keys.updatesChannel, logger);
-  // Not awaited: with Redis away at start, the subscription completes when it returns.
-  void hub.start().catch((error: unknown) => logger.warn({ err: error }, "usage stream subscription failed"));
-  app.addHook("onClose", async () => {
-    subscriber.disconnect();
-  });
+  await app.register(streamPlugin, { config, logger });
 
   // Routes.
   await app.register(healthRoutes);
@@ -132,9 +112,9 @@ export const buildApp = async (config: Readonly<Config>, { logger }: AppOptions)
     async (api) => {
       await api.register(registerRoute, { cipher: createEmailCipher(config.encryptionKey), limitPerHour: config.registerLimitPerHour });
       await api.register(tokenRoute);
-      await api.register(logsRoutes, { ingest: app.ingest, defaultLimit: config.rateLimitPerHour });
-      await api.register(usageRoutes, { reads });
-      await api.register(streamRoute, { hub, db: app.db });
+      await api.register(logsRoutes, { defaultLimit: config.rateLimitPerHour });
+      await api.register(usageRoutes);
+      await api.register(streamRoute);
     },
     { prefix: "/api" },
   );

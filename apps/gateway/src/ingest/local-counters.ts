@@ -12,8 +12,11 @@ export class LocalCounters {
   readonly #quota = new Map<string, { hour: number; used: number }>();
   // lru-cache preallocates for `max` entries, so the bound is also a fixed memory cost (~4 MB).
   readonly #seen = new LRUCache<string, number>({ max: 100_000, ttl: DAY_MS });
+  /** The hour whose entries #quota holds; older ones are dropped as the hour rolls. */
+  #hour = 0;
 
   count(clientId: string, limit: number, hits: readonly CountedHit[], nowMs: number): CountOutcome {
+    this.#prune(nowMs);
     const used = this.used(clientId, nowMs);
     const local = new Map<string, number>();
     const priorTs = hits.map((hit) => {
@@ -43,9 +46,11 @@ export class LocalCounters {
     for (const hit of hits) if (hit.eventId !== null) this.#seen.delete(`${clientId}:${hit.eventId}`);
   }
 
-  /** Drops quota entries of past hours. */
-  prune(nowMs: number): void {
+  /** Drops quota entries of past hours, once per hour. */
+  #prune(nowMs: number): void {
     const hour = epochHour(nowMs);
+    if (hour === this.#hour) return;
+    this.#hour = hour;
     for (const [clientId, entry] of this.#quota) if (entry.hour !== hour) this.#quota.delete(clientId);
   }
 }

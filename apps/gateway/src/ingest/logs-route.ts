@@ -1,13 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { BatchAccepted, BatchBody, errors, HitAccepted, SingleHitBody } from "@usage/contract";
 import { authenticateByHeaders, authenticateHitCaller } from "../auth/plugin.ts";
-import { type Ingest, quotaHeaders } from "./record.ts";
+import { quotaHeaders } from "./record.ts";
 
 const SECURITY: Array<Record<string, string[]>> = [{ apiKey: [] }, { bearer: [] }];
 const ERRORS = errors(400, 401, 403, 413, 415, 429, 503);
 
 /** POST /api/logs and /api/logs/batch: record hits; a 202 means durable. */
-export const logsRoutes: FastifyPluginAsyncTypebox<{ ingest: Ingest; defaultLimit: number }> = async (app, { ingest, defaultLimit }) => {
+export const logsRoutes: FastifyPluginAsyncTypebox<{ defaultLimit: number }> = async (app, { defaultLimit }) => {
+  const { ingest } = app;
   // Every answer of these routes tells the caller where its quota stands.
   // Callback style: the 202 path (headers already set) then costs no promise.
   app.addHook("onSend", (request, reply, payload, done) => {

@@ -1,85 +1,49 @@
-import { type Config, GroupCommit, type Logger } from "@usage/core";
-import type { HitBatchJob } from "@usage/store";
+import type { Config, Logger } from "@usage/core";
 import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
-import { LocalCounters } from "./local-counters.ts";
-import { createIngest, type Ingest, type PendingHits } from "./record.ts";
-import { createReplayer } from "./replayer.ts";
-import { Spool } from "./spool.ts";
+import { createIngestPipeline, type IngestPipeline } from "./pipeline.ts";
+import { createIngest, type Ingest } from "./record.ts";
 
 declare module "fastify" {
   interface FastifyInstance {
     ingest: Ingest;
-    spool: Spool;
+    ingestPipeline: IngestPipeline;
   }
 }
 
-/**
- * The write path: group commit into one BullMQ job per flush, and the local spool that
- * takes over when Redis cannot: a group whose enqueue fails is spooled (already counted),
- * and while Redis is unreachable hits are counted in process and spooled (to be counted on
- * replay). Either way the 202 waits for durability.
- */
+/** The write path as `app.ingest` (count, then make durable) and `app.ingestPipeline`. */
 export const ingestPlugin = fp(
   async (app: FastifyInstance, { config, logger }: { config: Config; logger: Logger }) => {
-    const spool = new Spool(config.spoolDir, config.spoolMaxBytes, (hits) => app.metrics.spooled.inc(hits));
-    await spool.init();
-    const batcher = new GroupCommit<PendingHits>({
-      maxItems: config.batchMaxHits,
-      weigh: (pending) => pending.hits.length,
-      lingerMs: config.batchLingerMs,
-      maxInFlight: config.batchMaxInFlight,
-      flush: async (group) => {
-        const hits = group.length === 1 ? (group[0] as PendingHits).hits : group.flatMap((pending) => pending.hits);
-        const job: HitBatchJob = group.some((pending) => pending.mayExist) ? { v: 1, hits, mayExist: true } : { v: 1, hits };
-        try {
-          await app.hitQueue.add("hit-batch", job);
-        } catch (error) {
-          logger.warn({ err: error, hits: hits.length }, "enqueue failed, spooling the group");
-          await spool.append({ counted: true, hits });
-        }
-      },
-      onFlush: (size, seconds, ok) => {
-        app.metrics.flushSize.observe(size);
-        app.metrics.flushes.observe({ result: ok ? "ok" : "error" }, seconds);
-      },
-    });
-    const local = new LocalCounters();
-    const replayer = createReplayer({
-      spool,
+    const pipeline = await createIngestPipeline({
+      settings: config,
+      queue: app.hitQueue,
       redis: app.redis,
       counters: app.counters,
-      queue: app.hitQueue,
       log: logger,
-      onReplayed: (n) => app.metrics.replayed.inc(n),
-    });
-    replayer.start();
-    const prune = setInterval(() => local.prune(Date.now()), 60_000).unref();
-
-    app.decorate("spool", spool);
-    app.decorate(
-      "ingest",
-      createIngest({
-        counters: app.counters,
-        local,
-        batcher,
-        spool,
-        defaultLimit: config.rateLimitPerHour,
-        maxEventAgeDays: config.maxEventAgeDays,
-        onDegraded: (error) => {
-          app.metrics.degraded.inc();
-          logger.warn({ err: error }, "redis unavailable: counting in process, spooling hits");
+      events: {
+        onFlush: (hits, seconds, ok) => {
+          app.metrics.flushSize.observe(hits);
+          app.metrics.flushes.observe({ result: ok ? "ok" : "error" }, seconds);
         },
-      }),
-    );
-    // Registered after the queue, so this runs first on close: the last group is flushed (or
-    // spooled) while Redis is still open, and the spool segment is sealed for the next start.
-    app.addHook("onClose", async () => {
-      clearInterval(prune);
-      replayer.stop();
-      await batcher.close();
-      await spool.close();
+        onSpooled: (hits) => app.metrics.spooled.inc(hits),
+        onReplayed: (hits) => app.metrics.replayed.inc(hits),
+      },
     });
+    const ingest = createIngest({
+      counters: app.counters,
+      pipeline,
+      defaultLimit: config.rateLimitPerHour,
+      maxEventAgeDays: config.maxEventAgeDays,
+      onDegraded: (error) => {
+        app.metrics.degraded.inc();
+        logger.warn({ err: error }, "redis unavailable: counting in process, spooling hits");
+      },
+    });
+    app.decorate("ingest", ingest);
+    app.decorate("ingestPipeline", pipeline);
+    // Registered after redis and queue, so this runs before theirs on close: the last group
+    // is flushed (or spooled) while Redis is still open.
+    app.addHook("onClose", async () => pipeline.close());
   },
   { name: "ingest", dependencies: ["redis", "queue", "metrics"] },
 );

@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { type Hit, toWireHit, type WireHit } from "@usage/contract";
-import { AppError, DAY_MS, type GroupCommit, HOUR_MS } from "@usage/core";
+import { AppError, DAY_MS, HOUR_MS } from "@usage/core";
 import type { ClientIdentity } from "@usage/db";
 import type { CountedHit, Counters } from "@usage/store";
-import type { LocalCounters } from "./local-counters.ts";
-import type { Spool } from "./spool.ts";
+import { LocalCounters } from "./local-counters.ts";
+import type { IngestPipeline } from "./pipeline.ts";
 
 const FUTURE_SKEW_MS = 5 * 60_000;
 
@@ -21,18 +21,9 @@ export interface QuotaState {
   reset: number;
 }
 
-/** One request's hits on their way into a job; `mayExist` when some are duplicates. */
-export interface PendingHits {
-  hits: WireHit[];
-  mayExist: boolean;
-}
-
 export interface IngestDeps {
   counters: Counters;
-  /** Quota and idempotency while Redis is unreachable. */
-  local: LocalCounters;
-  batcher: GroupCommit<PendingHits>;
-  spool: Spool;
+  pipeline: IngestPipeline;
   onDegraded?: (error: unknown) => void;
   defaultLimit: number;
   maxEventAgeDays: number;
@@ -58,16 +49,9 @@ export const quotaHeaders = (quota: QuotaState): Record<string, number> => ({
   "x-ratelimit-reset": quota.reset,
 });
 
-export const createIngest = ({
-  counters,
-  local,
-  batcher,
-  spool,
-  onDegraded,
-  defaultLimit,
-  maxEventAgeDays,
-  now = Date.now,
-}: IngestDeps): Ingest => {
+export const createIngest = ({ counters, pipeline, onDegraded, defaultLimit, maxEventAgeDays, now = Date.now }: IngestDeps): Ingest => {
+  // Quota and idempotency while Redis is unreachable.
+  const local = new LocalCounters();
   const limitOf = (client: ClientIdentity): number => client.rate_limit_per_hour ?? defaultLimit;
 
   const parseTimestamps = (hits: readonly Hit[], nowMs: number, path: (index: number) => string): number[] =>
@@ -122,8 +106,8 @@ export const createIngest = ({
         }),
       );
       try {
-        if (degraded) await spool.append({ counted: false, hits: wire });
-        else await batcher.add([{ hits: wire, mayExist: outcome.priorTs.some((prior) => prior !== null) }]);
+        if (degraded) await pipeline.spoolUncounted(wire);
+        else await pipeline.enqueue({ hits: wire, mayExist: outcome.priorTs.some((prior) => prior !== null) });
       } catch (error) {
         // Neither the queue nor the spool took it: answer 503 and take back what was counted,
         // so the hit is not counted and its event_id may be sent again.

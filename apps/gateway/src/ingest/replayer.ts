@@ -1,6 +1,6 @@
 import { HIT, type WireHit, withEventTime } from "@usage/contract";
 import { epochHour, type Logger } from "@usage/core";
-import type { Counters, HitBatchJob } from "@usage/store";
+import { type Counters, type HitBatchJob, JOBS } from "@usage/store";
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Spool } from "./spool.ts";
@@ -62,7 +62,7 @@ export const createReplayer = ({ spool, redis, counters, queue, log, onReplayed 
       for (const record of await spool.read(name)) {
         const hits = record.counted ? record.hits : await countOnce(record.hits);
         // The enqueue that failed into the spool may have landed after all.
-        await queue.add("hit-batch", { v: 1, hits, mayExist: true });
+        await queue.add(JOBS.hitBatch, { v: 1, hits, mayExist: true });
         replayed += hits.length;
       }
       await spool.remove(name);

@@ -94,7 +94,7 @@ export const metricsPlugin = fp(
         help: "Bytes waiting in the local spool",
         registers: [registry],
         collect: function (this: Gauge) {
-          this.set(app.hasDecorator("spool") ? app.spool.bytes : 0);
+          this.set(app.hasDecorator("ingestPipeline") ? app.ingestPipeline.spoolBytes : 0);
         },
       }),
     };

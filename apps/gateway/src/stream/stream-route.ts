@@ -5,7 +5,6 @@ import { type Db, dailyTotalsForClients, dailyTotalsOfDay } from "@usage/db";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Principal } from "../auth/plugin.ts";
 import { sendError } from "../http/errors.ts";
-import type { UsageHub } from "./usage-hub.ts";
 
 /** Close codes: 4401/4403 mirror HTTP 401/403; 1013 asks a slow reader to come back later. */
 export const CLOSE = { unauthorized: 4401, forbidden: 4403, tooSlow: 1013, goingAway: 1001 } as const;
@@ -13,11 +12,6 @@ export const CLOSE = { unauthorized: 4401, forbidden: 4403, tooSlow: 1013, going
 /** A socket whose unsent backlog passes this is dropped rather than buffered without bound. */
 const MAX_BUFFERED_BYTES = 1024 * 1024;
 const PING_INTERVAL_MS = 30_000;
-
-export interface StreamOptions {
-  hub: UsageHub;
-  db: Db;
-}
 
 const tokenOf = (request: FastifyRequest): string | undefined => {
   const query = request.query as { token?: unknown };
@@ -41,7 +35,8 @@ const snapshot = async (db: Db, principal: Principal): Promise<UsageSnapshot> =>
  * at-most-once, so a (re)connecting dashboard starts from the truth), then `usage.updated`
  * for every committed change it may see.
  */
-export const streamRoute = async (app: FastifyInstance, { hub, db }: StreamOptions): Promise<void> => {
+export const streamRoute = async (app: FastifyInstance): Promise<void> => {
+  const { usageHub: hub, db } = app;
   app.route({
     method: "GET",
     url: "/usage/stream",

@@ -1,7 +1,6 @@
-import { type UsageUpdated, UsageUpdated as UsageUpdatedSchema } from "@usage/contract";
+import { decodeUsageChanges, type UsageUpdated } from "@usage/contract";
 import type { Logger } from "@usage/core";
 import type { Redis } from "ioredis";
-import { Compile } from "typebox/compile";
 
 /** Something that can receive stream messages: a WebSocket, seen through what the hub needs. */
 export interface Subscriber {
@@ -9,8 +8,6 @@ export interface Subscriber {
   readonly clientId: string | null;
   send(message: string): void;
 }
-
-const isEvent = Compile(UsageUpdatedSchema);
 
 /**
  * Relays the worker's committed usage changes (Redis pub/sub) to the subscribers of this
@@ -70,17 +67,8 @@ export class UsageHub {
   }
 
   #dispatch(message: string): void {
-    let events: unknown;
-    try {
-      events = JSON.parse(message);
-    } catch {
-      this.#log.warn("ignoring a usage message that is not JSON");
-      return;
-    }
-    if (!Array.isArray(events)) return;
-    for (const raw of events) {
-      const event = { type: "usage.updated", ...(raw as object) } as UsageUpdated;
-      if (!isEvent.Check(event)) continue;
+    for (const change of decodeUsageChanges(message)) {
+      const event: UsageUpdated = { type: "usage.updated", ...change };
       const text = JSON.stringify(event);
       for (const subscriber of this.#byClient.get(event.client_id) ?? []) this.#deliver(subscriber, text);
       for (const subscriber of this.#admins) this.#deliver(subscriber, text);

@@ -1,12 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { DailyQuery, DailyUsage, errors, TopQuery, TopUsage } from "@usage/contract";
 import { requireAdmin, requireBearer } from "../auth/plugin.ts";
-import type { UsageReads } from "./usage-reads.ts";
 
 const SECURITY: Array<Record<string, string[]>> = [{ bearer: [] }];
 
 /** GET /api/usage/daily and /api/usage/top, cached with x-cache: HIT|MISS. */
-export const usageRoutes: FastifyPluginAsyncTypebox<{ reads: UsageReads }> = async (app, { reads }) => {
+export const usageRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const reads = app.usageReads;
   // Before the query is validated: a stranger gets 401 and a client 403, never a 400.
   app.addHook("onRequest", requireBearer);
   // Time inside the gateway, beside what a dashboard sees: a gap between the two is spent

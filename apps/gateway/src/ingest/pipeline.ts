@@ -1,0 +1,107 @@
+import type { WireHit } from "@usage/contract";
+import { GroupCommit, type Logger } from "@usage/core";
+import { type Counters, type HitBatchJob, JOBS } from "@usage/store";
+import type { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import { createReplayer } from "./replayer.ts";
+import { Spool } from "./spool.ts";
+
+/** One request's hits, counted in Redis; `mayExist` when some are duplicates stored before. */
+export interface PendingHits {
+  hits: WireHit[];
+  mayExist: boolean;
+}
+
+export interface PipelineSettings {
+  batchMaxHits: number;
+  batchLingerMs: number;
+  batchMaxInFlight: number;
+  spoolDir: string;
+  spoolMaxBytes: number;
+}
+
+export interface PipelineEvents {
+  onFlush?: (hits: number, seconds: number, ok: boolean) => void;
+  onSpooled?: (hits: number) => void;
+  onReplayed?: (hits: number) => void;
+}
+
+export interface PipelineDeps {
+  settings: PipelineSettings;
+  queue: Queue<HitBatchJob>;
+  /** The request-path connection: the replayer waits for it to be ready. */
+  redis: Redis;
+  counters: Counters;
+  log: Logger;
+  events?: PipelineEvents;
+}
+
+/**
+ * Where a hit becomes durable, after it was counted. Resolving means the hit will reach
+ * Postgres even if this process dies at once; rejecting means it will not (the caller
+ * answers 503 and takes its count back).
+ */
+export interface IngestPipeline {
+  /**
+   * Hits Redis counted: grouped with the others of this turn into one BullMQ job (group
+   * commit). A group the queue refuses is spooled instead, marked `counted`, so its replay
+   * does not count it again.
+   */
+  enqueue(pending: PendingHits): Promise<unknown>;
+  /** Hits counted in process while Redis is unreachable: spooled, to be counted on replay. */
+  spoolUncounted(hits: WireHit[]): Promise<void>;
+  /** Bytes waiting in the spool. */
+  readonly spoolBytes: number;
+  /** Stops replaying, flushes the last group (or spools it), then seals the spool segment. */
+  close(): Promise<void>;
+}
+
+export const createIngestPipeline = async ({
+  settings,
+  queue,
+  redis,
+  counters,
+  log,
+  events = {},
+}: PipelineDeps): Promise<IngestPipeline> => {
+  const spool = new Spool(settings.spoolDir, settings.spoolMaxBytes, events.onSpooled);
+  await spool.init();
+  const batcher = new GroupCommit<PendingHits>({
+    maxItems: settings.batchMaxHits,
+    weigh: (pending) => pending.hits.length,
+    lingerMs: settings.batchLingerMs,
+    maxInFlight: settings.batchMaxInFlight,
+    flush: async (group) => {
+      const hits = group.length === 1 ? (group[0] as PendingHits).hits : group.flatMap((pending) => pending.hits);
+      const job: HitBatchJob = group.some((pending) => pending.mayExist) ? { v: 1, hits, mayExist: true } : { v: 1, hits };
+      try {
+        await queue.add(JOBS.hitBatch, job);
+      } catch (error) {
+        log.warn({ err: error, hits: hits.length }, "enqueue failed, spooling the group");
+        await spool.append({ counted: true, hits });
+      }
+    },
+    onFlush: events.onFlush,
+  });
+  const replayer = createReplayer({ spool, redis, counters, queue, log, onReplayed: events.onReplayed });
+  replayer.start();
+
+  let closing: Promise<void> | undefined;
+  return {
+    // No wrapper promise: this runs once per request on the hot path.
+    enqueue: (pending) => batcher.add([pending]),
+    spoolUncounted: (hits) => spool.append({ counted: false, hits }),
+    get spoolBytes() {
+      return spool.bytes;
+    },
+    close() {
+      // The queue's connection must still be open here: the app closes the pipeline first.
+      closing ??= (async () => {
+        replayer.stop();
+        await batcher.close();
+        await spool.close();
+      })();
+      return closing;
+    },
+  };
+};
