@@ -6,6 +6,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
 import { createAllowlist, type IpCheck } from "./allowlist.ts";
 import type { ClientDirectory } from "./client-directory.ts";
+import { principalOf, type VerifiedClaims, verifyOptions } from "./token-claims.ts";
 
 /**
  * The token and admin service: `app.auth` issues and verifies access tokens, recognises the
@@ -46,7 +47,7 @@ declare module "fastify" {
 export interface Auth {
   issueToken(principal: Principal): string;
   readonly ttlSeconds: number;
-  /** Verifies a bearer token (pinned algorithm, issuer and audience); throws 401. */
+  /** Verifies a bearer token (pinned algorithm, issuer, audience; standard claims); throws 401. */
   verify(token: string): Principal;
   /** The principal of `authorization: Bearer`, or null when the header is absent. */
   bearer(request: FastifyRequest): Principal | null;
@@ -63,18 +64,18 @@ export const authPlugin = fp(
     await app.register(fastifyJwt, {
       secret: config.jwtSecret,
       sign: { algorithm: "HS256", iss: config.jwtIssuer, aud: config.jwtAudience, expiresIn: config.jwtTtlSeconds },
-      verify: { algorithms: ["HS256"], allowedIss: config.jwtIssuer, allowedAud: config.jwtAudience },
+      verify: verifyOptions(config),
     });
     const allowed: IpCheck = createAllowlist(config.adminIpAllowlist);
     const adminKey = config.adminApiKey === undefined ? undefined : Buffer.from(config.adminApiKey);
 
-    const decode = (token: string): TokenClaims => {
+    const decode = (token: string): VerifiedClaims => {
       try {
-        return app.jwt.verify<TokenClaims>(token);
+        return app.jwt.verify<VerifiedClaims>(token);
       } catch (error) {
         // During a rotation, tokens signed with the previous secret stay valid until they expire.
         if (config.jwtPreviousSecret === undefined) throw error;
-        return app.jwt.verify<TokenClaims>(token, { key: config.jwtPreviousSecret });
+        return app.jwt.verify<VerifiedClaims>(token, { key: config.jwtPreviousSecret });
       }
     };
 
@@ -83,15 +84,14 @@ export const authPlugin = fp(
       directory,
       issueToken: (principal) => app.jwt.sign({ sub: principal.sub, role: principal.role }),
       verify(token) {
-        let claims: TokenClaims;
+        let claims: VerifiedClaims;
         try {
           claims = decode(token);
         } catch (error) {
           throw unauthorized("invalid or expired token", error);
         }
-        if ((claims.role !== "client" && claims.role !== "admin") || typeof claims.sub !== "string")
-          throw unauthorized("invalid token claims");
-        return { role: claims.role, sub: claims.sub };
+        // Same rules whichever secret signed it: token-claims.ts.
+        return principalOf(claims, config.jwtTtlSeconds, Date.now() / 1000);
       },
       bearer(request) {
         const header = request.headers.authorization;
