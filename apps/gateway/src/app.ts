@@ -8,8 +8,7 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import websocket from "@fastify/websocket";
 import { AppError, type Config, createEmailCipher, type Logger } from "@usage/core";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
-import { createClientDirectory } from "./auth/client-directory.ts";
-import { authPlugin } from "./auth/plugin.ts";
+import { authPlugin } from "./auth/auth-service.ts";
 import { registerRoute } from "./auth/register-route.ts";
 import { tokenRoute } from "./auth/token-route.ts";
 import { hitFormats } from "./http/ajv-formats.ts";
@@ -99,8 +98,7 @@ export const buildApp = async (config: Readonly<Config>, { logger }: AppOptions)
   });
 
   // App services, each a plugin that declares what it needs and closes what it opens.
-  const directory = createClientDirectory(app.db);
-  await app.register(authPlugin, { config, directory });
+  await app.register(authPlugin, { config });
   await app.register(ingestPlugin, { config, logger });
   await app.register(usagePlugin, { logger });
   await app.register(websocket, { options: { maxPayload: 4096 } });

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { BatchAccepted, BatchBody, errors, HitAccepted, SingleHitBody } from "@usage/contract";
-import { authenticateByHeaders, authenticateHitCaller } from "../auth/plugin.ts";
+import { authenticateByHeaders, authenticateHitCaller } from "./hit-auth.ts";
 import { quotaHeaders } from "./record.ts";
 
 const SECURITY: Array<Record<string, string[]>> = [{ apiKey: [] }, { bearer: [] }];

@@ -3,7 +3,7 @@ import { type UsageSnapshot, UsageSnapshot as UsageSnapshotSchema, UsageUpdated 
 import { AppError, utcDay } from "@usage/core";
 import { type Db, dailyTotalsForClients, dailyTotalsOfDay } from "@usage/db";
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import type { Principal } from "../auth/plugin.ts";
+import type { Principal } from "../auth/auth-service.ts";
 import { sendError } from "../http/errors.ts";
 
 /** Close codes: 4401/4403 mirror HTTP 401/403; 1013 asks a slow reader to come back later. */

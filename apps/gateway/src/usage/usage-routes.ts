@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { DailyQuery, DailyUsage, errors, TopQuery, TopUsage } from "@usage/contract";
-import { requireAdmin, requireBearer } from "../auth/plugin.ts";
+import { requireAdmin, requireBearer } from "../auth/guards.ts";
 
 const SECURITY: Array<Record<string, string[]>> = [{ bearer: [] }];
 

@@ -1,0 +1,119 @@
+import { timingSafeEqual } from "node:crypto";
+import fastifyJwt from "@fastify/jwt";
+import { AppError, type Config } from "@usage/core";
+import type { ClientIdentity } from "@usage/db";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import fp from "fastify-plugin";
+import { createAllowlist, type IpCheck } from "./allowlist.ts";
+import { type ClientDirectory, createClientDirectory } from "./client-directory.ts";
+import { principalOf, type VerifiedClaims, verifyOptions } from "./token-claims.ts";
+
+/**
+ * The token and admin service: `app.auth` issues and verifies access tokens, recognises the
+ * admin key and enforces the admin IP allowlist. Route guards (guards.ts) and the hit
+ * routes' hook (ingest/hit-auth.ts) are built on it; see docs/auth.md.
+ */
+
+export type Role = "client" | "admin";
+export interface Principal {
+  role: Role;
+  /** The client id, or "admin". */
+  sub: string;
+}
+
+interface TokenClaims {
+  sub: string;
+  role: Role;
+}
+
+declare module "@fastify/jwt" {
+  interface FastifyJWT {
+    payload: TokenClaims;
+    user: TokenClaims;
+  }
+}
+
+declare module "fastify" {
+  interface FastifyInstance {
+    auth: Auth;
+  }
+  interface FastifyRequest {
+    principal: Principal | null;
+    /** The client a hit is recorded for, once authenticated (set by ingest/hit-auth.ts). */
+    hitClient: ClientIdentity | null;
+  }
+}
+
+export interface Auth {
+  issueToken(principal: Principal): string;
+  readonly ttlSeconds: number;
+  /** Verifies a bearer token (pinned algorithm, issuer, audience; standard claims); throws 401. */
+  verify(token: string): Principal;
+  /** The principal of `authorization: Bearer`, or null when the header is absent. */
+  bearer(request: FastifyRequest): Principal | null;
+  /** 403 unless the caller's IP is on ADMIN_IP_ALLOWLIST. */
+  assertAdminIp(request: FastifyRequest): void;
+  isAdminKey(key: string): boolean;
+  directory: ClientDirectory;
+}
+
+export const unauthorized = (message: string, cause?: unknown): AppError => new AppError("UNAUTHORIZED", message, { cause });
+
+export const authPlugin = fp(
+  async (app: FastifyInstance, { config }: { config: Config }) => {
+    // Who a key or client id belongs to, cached in process: shared by every credential check.
+    const directory = createClientDirectory(app.db);
+    await app.register(fastifyJwt, {
+      secret: config.jwtSecret,
+      sign: { algorithm: "HS256", iss: config.jwtIssuer, aud: config.jwtAudience, expiresIn: config.jwtTtlSeconds },
+      verify: verifyOptions(config),
+    });
+    const allowed: IpCheck = createAllowlist(config.adminIpAllowlist);
+    const adminKey = config.adminApiKey === undefined ? undefined : Buffer.from(config.adminApiKey);
+
+    const decode = (token: string): VerifiedClaims => {
+      try {
+        return app.jwt.verify<VerifiedClaims>(token);
+      } catch (error) {
+        // During a rotation, tokens signed with the previous secret stay valid until they expire.
+        if (config.jwtPreviousSecret === undefined) throw error;
+        return app.jwt.verify<VerifiedClaims>(token, { key: config.jwtPreviousSecret });
+      }
+    };
+
+    const auth: Auth = {
+      ttlSeconds: config.jwtTtlSeconds,
+      directory,
+      issueToken: (principal) => app.jwt.sign({ sub: principal.sub, role: principal.role }),
+      verify(token) {
+        let claims: VerifiedClaims;
+        try {
+          claims = decode(token);
+        } catch (error) {
+          throw unauthorized("invalid or expired token", error);
+        }
+        // Same rules whichever secret signed it: token-claims.ts.
+        return principalOf(claims, config.jwtTtlSeconds, Date.now() / 1000);
+      },
+      bearer(request) {
+        const header = request.headers.authorization;
+        if (header === undefined) return null;
+        const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+        if (match === null) throw unauthorized("authorization header must be 'Bearer <token>'");
+        return auth.verify(match[1] as string);
+      },
+      assertAdminIp(request) {
+        if (!allowed(request.ip)) throw new AppError("FORBIDDEN", "admin access is not allowed from this address");
+      },
+      isAdminKey(key) {
+        if (adminKey === undefined) return false;
+        const given = Buffer.from(key);
+        return given.length === adminKey.length && timingSafeEqual(given, adminKey);
+      },
+    };
+    app.decorate("auth", auth);
+    app.decorateRequest("principal", null);
+    app.decorateRequest("hitClient", null);
+  },
+  { name: "auth", dependencies: ["db"] },
+);
