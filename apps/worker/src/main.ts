@@ -1,9 +1,9 @@
-import { createLogger, loadConfigOrExit } from "@usage/core";
+import { createLogger, loadWorkerConfigOrExit } from "@usage/core";
 import { startWorker } from "./runtime.ts";
 
 const SHUTDOWN_TIMEOUT_MS = 30_000;
 
-const config = loadConfigOrExit();
+const config = loadWorkerConfigOrExit();
 const log = createLogger("worker", config.logLevel);
 const runtime = await startWorker(config, log).catch((error: unknown) => {
   log.fatal({ err: error }, "worker failed to start");

@@ -1,4 +1,4 @@
-import { type Config, DAY_MS, HOUR_MS, type Logger } from "@usage/core";
+import { DAY_MS, HOUR_MS, type Logger, type WorkerConfig } from "@usage/core";
 import { type Db, dropExpiredHitPartitions, ensureIngestPartitions, pruneHourlyRollups } from "@usage/db";
 import { type Counters, JOBS } from "@usage/store";
 import type { Job, Queue } from "bullmq";
@@ -18,7 +18,7 @@ export const scheduleMaintenance = async (queue: Queue): Promise<void> => {
 export interface MaintenanceDeps {
   db: Db;
   counters: Counters;
-  config: Config;
+  config: WorkerConfig;
   metrics: WorkerMetrics;
   log: Logger;
 }

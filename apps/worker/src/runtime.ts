@@ -1,4 +1,4 @@
-import type { Config, Logger } from "@usage/core";
+import type { Logger, WorkerConfig } from "@usage/core";
 import { createDb, ensureIngestPartitions } from "@usage/db";
 import { cappedBackoff, createCounters, createKeys, createMaintenanceQueue, createRedis, QUEUES } from "@usage/store";
 import { Worker } from "bullmq";
@@ -19,7 +19,7 @@ const bounded = <T>(promise: Promise<T>, ms: number): Promise<T> =>
     promise.then(resolve, reject).finally(() => clearTimeout(timer));
   });
 
-export const startWorker = async (config: Readonly<Config>, log: Logger, closeTimeoutMs = 10_000): Promise<WorkerRuntime> => {
+export const startWorker = async (config: Readonly<WorkerConfig>, log: Logger, closeTimeoutMs = 10_000): Promise<WorkerRuntime> => {
   const keys = createKeys(config.redisPrefix);
   // Jobs share statements (at most two in flight), so the pool stays small whatever the concurrency.
   const db = createDb(config.databaseUrl, { max: 4, applicationName: "usage-worker" });

@@ -1,6 +1,6 @@
 import { timingSafeEqual } from "node:crypto";
 import fastifyJwt from "@fastify/jwt";
-import { AppError, type Config } from "@usage/core";
+import { AppError, type GatewayConfig } from "@usage/core";
 import type { ClientIdentity } from "@usage/db";
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from "fastify";
 import fp from "fastify-plugin";
@@ -53,7 +53,7 @@ export interface Auth {
 const unauthorized = (message: string, cause?: unknown): AppError => new AppError("UNAUTHORIZED", message, { cause });
 
 export const authPlugin = fp(
-  async (app: FastifyInstance, { config, directory }: { config: Config; directory: ClientDirectory }) => {
+  async (app: FastifyInstance, { config, directory }: { config: GatewayConfig; directory: ClientDirectory }) => {
     await app.register(fastifyJwt, {
       secret: config.jwtSecret,
       sign: { algorithm: "HS256", iss: config.jwtIssuer, aud: config.jwtAudience, expiresIn: config.jwtTtlSeconds },

@@ -1,4 +1,4 @@
-import { type Config, GroupCommit, type Logger } from "@usage/core";
+import { type GatewayConfig, GroupCommit, type Logger } from "@usage/core";
 import type { HitBatchJob } from "@usage/store";
 import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
@@ -21,7 +21,7 @@ declare module "fastify" {
  * replay). Either way the 202 waits for durability.
  */
 export const ingestPlugin = fp(
-  async (app: FastifyInstance, { config, logger }: { config: Config; logger: Logger }) => {
+  async (app: FastifyInstance, { config, logger }: { config: GatewayConfig; logger: Logger }) => {
     const spool = new Spool(config.spoolDir, config.spoolMaxBytes, (hits) => app.metrics.spooled.inc(hits));
     await spool.init();
     const batcher = new GroupCommit<PendingHits>({
