@@ -1,5 +1,5 @@
 import { performance } from "node:perf_hooks";
-import { epochHour, HOUR_MS, loadConfigOrExit } from "@usage/core";
+import { epochHour, HOUR_MS, loadSharedConfigOrExit } from "@usage/core";
 import { createDb, ensureDatabase, ensureIngestPartitions, migrateToLatest } from "@usage/db";
 import { createCounters, createKeys, createRedis, waitReady } from "@usage/store";
 import { ensureSeedClients } from "./seed/clients.ts";
@@ -27,7 +27,7 @@ const describe = (error: unknown): string => {
   return String(error);
 };
 
-const config = loadConfigOrExit();
+const config = loadSharedConfigOrExit();
 let options: SeedOptions;
 try {
   const parsed = parseSeedOptions(process.argv.slice(2), config.maxEventAgeDays);

@@ -19,7 +19,7 @@ describe("usage reads with Redis stopped", () => {
     env = await createTestEnv({ REDIS_URL: redis.url });
     app = await buildApp(env.config, { logger: createLogger("redis-down", "silent") });
     await app.ready();
-    worker = await startWorker(env.config, silentLogger(), 1_000);
+    worker = await startWorker(env.workerConfig, silentLogger(), 1_000);
   });
   afterAll(async () => {
     // Bring Redis back so the processes can close their queues cleanly.

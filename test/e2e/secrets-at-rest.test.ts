@@ -18,7 +18,7 @@ describe("no email and no API key at rest", () => {
     env = await createTestEnv();
     app = await buildApp(env.config, { logger: createLogger("secrets", "silent") });
     await app.ready();
-    worker = await startWorker(env.config, silentLogger());
+    worker = await startWorker(env.workerConfig, silentLogger());
   });
   afterAll(async () => {
     await worker.close();

@@ -32,7 +32,7 @@ describe("spool while Redis is unreachable", () => {
     app = await buildApp(env.config, { logger: createLogger("spool", "silent") });
     await app.ready();
     // The worker talks to Redis directly: only the gateway loses it.
-    worker = await startWorker({ ...env.config, redisUrl: redis.url }, silentLogger(), 1_000);
+    worker = await startWorker({ ...env.workerConfig, redisUrl: redis.url }, silentLogger(), 1_000);
   });
   afterAll(async () => {
     proxy?.restore();

@@ -41,7 +41,7 @@ describe("GET /api/usage/stream", () => {
     app = await buildApp(env.config, { logger: createLogger("stream-test", "silent") });
     await app.listen({ port: 0, host: "127.0.0.1" });
     base = `127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-    worker = await startWorker(env.config, silentLogger());
+    worker = await startWorker(env.workerConfig, silentLogger());
   });
   afterAll(async () => {
     await worker.close();

@@ -6,7 +6,7 @@ import helmet from "@fastify/helmet";
 import rateLimit from "@fastify/rate-limit";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import websocket from "@fastify/websocket";
-import { AppError, type Config, createEmailCipher, type Logger } from "@usage/core";
+import { AppError, createEmailCipher, type GatewayConfig, type Logger } from "@usage/core";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import { authPlugin } from "./auth/auth-service.ts";
 import { registerRoute } from "./auth/register-route.ts";
@@ -41,7 +41,7 @@ const httpsServer =
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 /** Builds the gateway; only server.ts listens. Tests drive it through `inject`. */
-export const buildApp = async (config: Readonly<Config>, { logger }: AppOptions): Promise<FastifyInstance> => {
+export const buildApp = async (config: Readonly<GatewayConfig>, { logger }: AppOptions): Promise<FastifyInstance> => {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // No per-request log line: at ingest rates it would cost more than the request.

@@ -1,9 +1,9 @@
-import { createLogger, loadConfigOrExit } from "@usage/core";
+import { createLogger, loadGatewayConfigOrExit } from "@usage/core";
 import { buildApp } from "./app.ts";
 
 const SHUTDOWN_TIMEOUT_MS = 15_000;
 
-const config = loadConfigOrExit();
+const config = loadGatewayConfigOrExit();
 const logger = createLogger("gateway", config.logLevel);
 const app = await buildApp(config, { logger });
 app.server.keepAliveTimeout = 65_000;

@@ -1,4 +1,4 @@
-import { type Config, createLogger } from "@usage/core";
+import { createLogger } from "@usage/core";
 import { ADMIN_KEY, createTestEnv, type TestEnv } from "@usage/testkit";
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from "fastify";
 import { expect } from "vitest";
@@ -26,7 +26,7 @@ export const uniqueEmail = (): string => `user${Date.now()}_${process.pid}_${cou
 /** A gateway on a private database and Redis prefix, driven through inject(). */
 export const buildGateway = async (overrides: Record<string, string> = {}): Promise<GatewayHarness> => {
   const env = await createTestEnv(overrides);
-  const app = await buildApp(env.config as Config, { logger: createLogger("gateway-test", "silent") });
+  const app = await buildApp(env.config, { logger: createLogger("gateway-test", "silent") });
   await app.ready();
   const inject = (options: InjectOptions) => app.inject(options);
   const harness: GatewayHarness = {

@@ -1,11 +1,12 @@
-import { HIT, type WireHit } from "@usage/contract";
+import type { WireHit } from "@usage/contract";
 import { GroupCommit, type Logger } from "@usage/core";
 import { type Db, rejectHit } from "@usage/db";
 import { type HitBatchJob, hitBatchValidator, type Keys, type Redis, wireHitValidator } from "@usage/store";
 import { type Job, UnrecoverableError } from "bullmq";
+import { createAfterCommit } from "./after-commit.ts";
 import { createHitWriter } from "./hit-writer.ts";
 import type { WorkerMetrics } from "./metrics.ts";
-import { storeBatch } from "./store-batch.ts";
+import { type StoreOutcome, storeBatch } from "./store-batch.ts";
 
 export interface HitProcessorDeps {
   db: Db;
@@ -30,10 +31,21 @@ interface JobHits {
  * Consumes hit-batch jobs. The jobs active at once (WORKER_CONCURRENCY) share statements:
  * when the queue is deep, one INSERT carries several jobs' hits, and each job completes
  * only after the statement holding its hits committed (if it fails, they all retry).
- * After each commit, one change event per touched client-day goes to the gateways.
+ * Each statement is two steps: store, then after-commit (metrics, lag, the change message).
  */
 export const createHitProcessor = ({ db, publisher, keys, metrics, log }: HitProcessorDeps) => {
   const insert = createHitWriter(db, () => metrics.duplicateFallbacks.inc());
+  const afterCommit = createAfterCommit({ publisher, keys, metrics, log });
+  /** Commits the hits in one statement (or narrows a bad one down); a failure retries every job in it. */
+  const store = async (hits: readonly WireHit[], mayExist: boolean, started: number): Promise<StoreOutcome> => {
+    try {
+      return await storeBatch(db, (batch) => insert(batch, mayExist), hits, log);
+    } catch (error) {
+      metrics.batchSeconds.observe({ result: "error" }, (performance.now() - started) / 1000);
+      log.warn({ err: error, hits: hits.length }, "hit statement failed, its jobs will retry");
+      throw error;
+    }
+  };
   const statements = new GroupCommit<JobHits>({
     maxItems: MAX_HITS_PER_STATEMENT,
     weigh: (job) => job.hits.length,
@@ -42,31 +54,12 @@ export const createHitProcessor = ({ db, publisher, keys, metrics, log }: HitPro
     flush: async (jobs) => {
       const started = performance.now();
       const hits = jobs.length === 1 ? (jobs[0] as JobHits).hits : jobs.flatMap((job) => job.hits);
-      const mayExist = jobs.some((job) => job.mayExist);
-      try {
-        const outcome = await storeBatch(db, (batch) => insert(batch, mayExist), hits, log);
-        const now = Date.now();
-        metrics.batchSeconds.observe({ result: "ok" }, (performance.now() - started) / 1000);
-        metrics.hits.inc({ outcome: "inserted" }, outcome.inserted);
-        metrics.hits.inc({ outcome: "duplicate" }, hits.length - outcome.inserted - outcome.rejected);
-        metrics.hits.inc({ outcome: "rejected" }, outcome.rejected);
-        // One sample per 202, not per hit: the hits of a request share their acceptance time,
-        // and a quantile summary per hit cost a tenth of the worker's CPU.
-        const accepted = new Set<number>();
-        for (const hit of hits) accepted.add(hit[HIT.receivedAt]);
-        for (const at of accepted) metrics.lagSeconds.observe(Math.max(0, now - at) / 1000);
-        if (outcome.deltas.length > 0) {
-          const events = outcome.deltas.map((d) => ({ client_id: d.clientId, date: d.day, delta: d.delta, total_requests: d.total }));
-          // At-most-once by nature: a lost message only delays a dashboard, never a count.
-          await publisher
-            .publish(keys.updatesChannel, JSON.stringify(events))
-            .catch((error: unknown) => log.warn({ err: error }, "publish failed"));
-        }
-      } catch (error) {
-        metrics.batchSeconds.observe({ result: "error" }, (performance.now() - started) / 1000);
-        log.warn({ err: error, hits: hits.length }, "hit statement failed, its jobs will retry");
-        throw error;
-      }
+      const outcome = await store(
+        hits,
+        jobs.some((job) => job.mayExist),
+        started,
+      );
+      await afterCommit(hits, outcome, started);
     },
   });
 

@@ -1,9 +1,17 @@
-import { createLogger, loadConfigOrExit } from "@usage/core";
+import { createLogger, loadWorkerConfigOrExit } from "@usage/core";
 import { startWorker } from "./runtime.ts";
 
 const SHUTDOWN_TIMEOUT_MS = 30_000;
+/**
+ * On SIGTERM or SIGINT the worker first works off the hit queue, then stops. Under
+ * `pnpm start` the gateway has exited by then (its batcher flushed into the queue), so no
+ * accepted hit waits in Redis for the next start. A standalone worker does the same: it is
+ * harmless (other workers share the queue; gateways still adding only make it wait) and
+ * bounded by this, well inside SHUTDOWN_TIMEOUT_MS.
+ */
+const DRAIN_TIMEOUT_MS = 10_000;
 
-const config = loadConfigOrExit();
+const config = loadWorkerConfigOrExit();
 const log = createLogger("worker", config.logLevel);
 const runtime = await startWorker(config, log).catch((error: unknown) => {
   log.fatal({ err: error }, "worker failed to start");
@@ -11,7 +19,7 @@ const runtime = await startWorker(config, log).catch((error: unknown) => {
 });
 
 let stopping = false;
-const stop = (signal: string): void => {
+const stop = async (signal: string): Promise<void> => {
   if (stopping) return;
   stopping = true;
   log.info({ signal }, "worker stopping");
@@ -19,11 +27,11 @@ const stop = (signal: string): void => {
     log.error("worker did not stop in time, exiting");
     process.exit(1);
   }, SHUTDOWN_TIMEOUT_MS).unref();
+  if (!(await runtime.drain(DRAIN_TIMEOUT_MS))) log.warn({ drainTimeoutMs: DRAIN_TIMEOUT_MS }, "hit queue not empty at stop");
   // The in-flight batch finishes (its transaction commits or rolls back whole) before exit.
-  void runtime.close().then(() => {
-    log.info("worker stopped");
-    process.exit(0);
-  });
+  await runtime.close();
+  log.info("worker stopped");
+  process.exit(0);
 };
-process.on("SIGTERM", () => stop("SIGTERM"));
-process.on("SIGINT", () => stop("SIGINT"));
+process.on("SIGTERM", () => void stop("SIGTERM"));
+process.on("SIGINT", () => void stop("SIGINT"));

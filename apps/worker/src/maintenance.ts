@@ -1,50 +1,70 @@
-import { type Config, DAY_MS, HOUR_MS, type Logger } from "@usage/core";
+import { DAY_MS, HOUR_MS, type Logger, type WorkerConfig } from "@usage/core";
 import { type Db, dropExpiredHitPartitions, ensureIngestPartitions, pruneHourlyRollups } from "@usage/db";
-import { type Counters, JOBS } from "@usage/store";
-import type { Job, Queue } from "bullmq";
+import {
+  type Counters,
+  isMaintenanceJobName,
+  isMaintenancePayload,
+  MAINTENANCE_JOB_NAMES,
+  type MaintenanceJobName,
+  type MaintenancePayload,
+  type MaintenanceQueue,
+} from "@usage/store";
+import { type Job, UnrecoverableError } from "bullmq";
 import type { WorkerMetrics } from "./metrics.ts";
 import { reconcile } from "./reconcile.ts";
+
+/** How often each job runs; a record by name, so a declared job without a schedule does not compile. */
+const EVERY_MS: Record<MaintenanceJobName, number> = {
+  "ensure-partitions": HOUR_MS,
+  "drop-expired": 6 * HOUR_MS,
+  reconcile: 60_000,
+};
 
 /**
  * Job schedulers live in Redis, so however many workers run, each tick produces one job
  * that exactly one worker takes.
  */
-export const scheduleMaintenance = async (queue: Queue): Promise<void> => {
-  await queue.upsertJobScheduler(JOBS.ensurePartitions, { every: HOUR_MS }, { name: JOBS.ensurePartitions });
-  await queue.upsertJobScheduler(JOBS.dropExpired, { every: 6 * HOUR_MS }, { name: JOBS.dropExpired });
-  await queue.upsertJobScheduler(JOBS.reconcile, { every: 60_000 }, { name: JOBS.reconcile });
+export const scheduleMaintenance = async (queue: MaintenanceQueue): Promise<void> => {
+  for (const name of MAINTENANCE_JOB_NAMES) await queue.upsertJobScheduler(name, { every: EVERY_MS[name] }, { name });
 };
 
 export interface MaintenanceDeps {
   db: Db;
   counters: Counters;
-  config: Config;
+  config: WorkerConfig;
   metrics: WorkerMetrics;
   log: Logger;
 }
 
-export const createMaintenanceProcessor =
-  ({ db, counters, config, metrics, log }: MaintenanceDeps) =>
-  async (job: Job): Promise<unknown> => {
-    const jobLog = log.child({ job: job.name, jobId: job.id });
-    switch (job.name) {
-      case JOBS.ensurePartitions: {
-        const created = await ensureIngestPartitions(db, config.maxEventAgeDays);
-        if (created.length > 0) jobLog.info({ created }, "hit partitions created");
-        return { created };
-      }
-      case JOBS.dropExpired: {
-        const now = Date.now();
-        const dropped = await dropExpiredHitPartitions(db, now - config.retentionDays * DAY_MS);
-        // The top list reads 25 hours; an hour of margin, so the fallback query scans no dead weight.
-        const pruned = await pruneHourlyRollups(db, now - 26 * HOUR_MS);
-        if (dropped.length > 0) jobLog.info({ dropped, pruned }, "expired hit partitions dropped");
-        return { dropped, pruned };
-      }
-      case JOBS.reconcile:
-        return reconcile(db, counters, metrics, jobLog);
-      default:
-        jobLog.warn("unknown maintenance job");
-        return undefined;
-    }
+type Handlers = { [N in MaintenanceJobName]: (data: MaintenancePayload<N>, log: Logger) => Promise<unknown> };
+
+export const createMaintenanceProcessor = ({ db, counters, config, metrics, log }: MaintenanceDeps) => {
+  const handlers: Handlers = {
+    "ensure-partitions": async (_data, jobLog) => {
+      const created = await ensureIngestPartitions(db, config.maxEventAgeDays);
+      if (created.length > 0) jobLog.info({ created }, "hit partitions created");
+      return { created };
+    },
+    "drop-expired": async (_data, jobLog) => {
+      const now = Date.now();
+      const dropped = await dropExpiredHitPartitions(db, now - config.retentionDays * DAY_MS);
+      // The top list reads 25 hours; an hour of margin, so the fallback query scans no dead weight.
+      const pruned = await pruneHourlyRollups(db, now - 26 * HOUR_MS);
+      if (dropped.length > 0) jobLog.info({ dropped, pruned }, "expired hit partitions dropped");
+      return { dropped, pruned };
+    },
+    reconcile: (_data, jobLog) => reconcile(db, counters, metrics, jobLog),
   };
+
+  const run = <N extends MaintenanceJobName>(name: N, data: unknown, jobLog: Logger): Promise<unknown> => {
+    // No retry fixes a payload its schema refuses: fail it at once, kept for inspection.
+    if (!isMaintenancePayload(name, data)) throw new UnrecoverableError(`invalid ${name} payload`);
+    return handlers[name](data, jobLog);
+  };
+
+  // Any name can arrive (an older or newer producer): an unknown one fails, it is not skipped.
+  return async (job: Job<unknown, unknown, string>): Promise<unknown> => {
+    if (!isMaintenanceJobName(job.name)) throw new UnrecoverableError(`unknown maintenance job "${job.name}"`);
+    return run(job.name, job.data, log.child({ job: job.name, jobId: job.id }));
+  };
+};

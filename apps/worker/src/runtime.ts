@@ -1,25 +1,25 @@
-import type { Config, Logger } from "@usage/core";
+import type { Logger, WorkerConfig } from "@usage/core";
 import { createDb, ensureIngestPartitions } from "@usage/db";
-import { cappedBackoff, createCounters, createKeys, createMaintenanceQueue, createRedis, QUEUES } from "@usage/store";
+import { cappedBackoff, createCounters, createHitQueue, createKeys, createMaintenanceQueue, createRedis, QUEUES } from "@usage/store";
 import { Worker } from "bullmq";
+import { bounded } from "./bounded.ts";
+import { waitUntilIdle } from "./drain.ts";
 import { createHitProcessor } from "./hit-processor.ts";
 import { createMaintenanceProcessor, scheduleMaintenance } from "./maintenance.ts";
 import { createWorkerMetrics, serveMetrics } from "./metrics.ts";
 
 export interface WorkerRuntime {
+  /**
+   * Waits, at most `timeoutMs`, until the hit queue has no waiting, active or delayed job,
+   * while this worker goes on consuming. False if some were left.
+   */
+  drain(timeoutMs: number): Promise<boolean>;
   /** Idempotent: finishes the in-flight jobs, then closes every connection, even if one fails. */
   close(): Promise<void>;
 }
 
 /** Starts the hit consumer, the maintenance consumer and the schedulers. */
-/** Rejects if `promise` has not settled within `ms`. */
-const bounded = <T>(promise: Promise<T>, ms: number): Promise<T> =>
-  new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-    promise.then(resolve, reject).finally(() => clearTimeout(timer));
-  });
-
-export const startWorker = async (config: Readonly<Config>, log: Logger, closeTimeoutMs = 10_000): Promise<WorkerRuntime> => {
+export const startWorker = async (config: Readonly<WorkerConfig>, log: Logger, closeTimeoutMs = 10_000): Promise<WorkerRuntime> => {
   const keys = createKeys(config.redisPrefix);
   // Jobs share statements (at most two in flight), so the pool stays small whatever the concurrency.
   const db = createDb(config.databaseUrl, { max: 4, applicationName: "usage-worker" });
@@ -66,8 +66,16 @@ export const startWorker = async (config: Readonly<Config>, log: Logger, closeTi
   });
   log.info({ concurrency: config.workerConcurrency, metricsPort: config.workerMetricsPort }, "worker started");
 
+  // Only counted, never added to: the drain on stop asks it whether anything is left.
+  const hitQueue = createHitQueue(commands, keys.queuePrefix);
+  hitQueue.on("error", (error) => log.warn({ err: error }, "hit queue error"));
+
   let closing: Promise<void> | undefined;
   return {
+    drain(timeoutMs) {
+      // Redis away: nothing can be consumed, and the close after this has its own bounds to keep.
+      return commands.status === "ready" ? waitUntilIdle(hitQueue, timeoutMs) : Promise.resolve(false);
+    },
     close() {
       closing ??= (async () => {
         const closeWorkers = async (): Promise<void> => {
@@ -86,6 +94,7 @@ export const startWorker = async (config: Readonly<Config>, log: Logger, closeTi
           // dropped, which is safe: a job whose lock lapses is redelivered and stored idempotently.
           () => closeWorkers(),
           () => maintenanceQueue.close(),
+          () => hitQueue.close(),
           () => new Promise((resolve) => (metricsServer ? metricsServer.close(resolve) : resolve(undefined))),
           () => bounded(commands.quit(), closeTimeoutMs).catch(() => commands.disconnect()),
           () => bounded(blocking.quit(), closeTimeoutMs).catch(() => blocking.disconnect()),

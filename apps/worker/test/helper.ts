@@ -15,8 +15,8 @@ export interface WorkerHarness extends TestEnv {
 /** A real worker on a private database, Redis prefix and queue. */
 export const startTestWorker = async (overrides: Record<string, string> = {}): Promise<WorkerHarness> => {
   const env = await createTestEnv(overrides);
-  const queue = createHitQueue(env.redis, createKeys(env.config.redisPrefix).queuePrefix);
-  const worker = await startWorker(env.config, silentLogger());
+  const queue = createHitQueue(env.redis, createKeys(env.workerConfig.redisPrefix).queuePrefix);
+  const worker = await startWorker(env.workerConfig, silentLogger());
   return {
     ...env,
     queue,

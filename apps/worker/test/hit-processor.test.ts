@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { decodeUsageChanges } from "@usage/contract";
 import { eventually } from "@usage/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clientId, rawCount, rollupMismatches, startTestWorker, type WorkerHarness, wireHit } from "./helper.ts";
@@ -69,6 +70,22 @@ describe("hit worker on a real queue and database", () => {
     await h.queue.add("hit-batch", { v: 1, hits: [wireHit(client), wireHit(client), wireHit(client)] });
     const event = await eventually(async () => messages.find((m) => (m as { client_id: string }).client_id === client));
     expect(event).toEqual({ client_id: client, date: new Date().toISOString().slice(0, 10), delta: 3, total_requests: 3 });
+    subscriber.disconnect();
+  });
+
+  it("publishes the change message in the contract's encoding, one entry per client-day", async () => {
+    const subscriber = h.redis.duplicate();
+    const messages: string[] = [];
+    await subscriber.subscribe(`${h.workerConfig.redisPrefix}:usage-updated`);
+    subscriber.on("message", (_channel, message) => messages.push(message));
+    const client = clientId();
+    const yesterday = Date.now() - 86_400_000;
+    await h.queue.add("hit-batch", { v: 1, hits: [wireHit(client), wireHit(client, { ts: yesterday }), wireHit(client)] });
+    const message = await eventually(async () => messages.find((m) => m.includes(client)));
+    expect(decodeUsageChanges(message).sort((a, b) => a.date.localeCompare(b.date))).toEqual([
+      { client_id: client, date: new Date(yesterday).toISOString().slice(0, 10), delta: 1, total_requests: 1 },
+      { client_id: client, date: new Date().toISOString().slice(0, 10), delta: 2, total_requests: 2 },
+    ]);
     subscriber.disconnect();
   });
 

@@ -1,5 +1,8 @@
-export * from "./config.ts";
+export * from "./config-gateway.ts";
 export type { Cidr } from "./config-parsers.ts";
+export { ConfigError, loadDotEnv, projectRoot } from "./config-reader.ts";
+export { loadSharedConfigOrExit, parseSharedConfig, type SharedConfig } from "./config-shared.ts";
+export * from "./config-worker.ts";
 export * from "./crypto.ts";
 export * from "./errors.ts";
 export * from "./group-commit.ts";

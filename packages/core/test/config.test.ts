@@ -1,12 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseConfig } from "../src/config.ts";
+import { parseGatewayConfig } from "../src/config-gateway.ts";
+import { ConfigError } from "../src/config-reader.ts";
+import { parseSharedConfig } from "../src/config-shared.ts";
+import { parseWorkerConfig } from "../src/config-worker.ts";
 
 const KEY = Buffer.alloc(32, 1).toString("base64");
 const PROD = { NODE_ENV: "production", JWT_SECRET: "s".repeat(32), ENCRYPTION_KEY: KEY };
 
-const failure = (env: Record<string, string>): string => {
+const failure = (env: Record<string, string>, parse: (env: Record<string, string>) => unknown = parseGatewayConfig): string => {
   try {
-    parseConfig(env);
+    parse(env);
   } catch (error) {
     expect(error).toBeInstanceOf(ConfigError);
     return (error as Error).message;
@@ -14,9 +17,9 @@ const failure = (env: Record<string, string>): string => {
   throw new Error("expected a ConfigError");
 };
 
-describe("configuration", () => {
+describe("gateway configuration", () => {
   it("has the contract's defaults", () => {
-    const config = parseConfig({});
+    const config = parseGatewayConfig({});
     expect(config).toMatchObject({
       port: 3000,
       host: "127.0.0.1",
@@ -57,11 +60,84 @@ describe("configuration", () => {
   it("has no secret defaults in production", () => {
     expect(failure({ NODE_ENV: "production", ENCRYPTION_KEY: KEY })).toBe("JWT_SECRET is required");
     expect(failure({ NODE_ENV: "production", JWT_SECRET: "s".repeat(32) })).toBe("ENCRYPTION_KEY is required");
-    expect(parseConfig(PROD).jwtSecret).toBe("s".repeat(32));
+    expect(parseGatewayConfig(PROD).jwtSecret).toBe("s".repeat(32));
   });
 
   it("keeps a secret out of the message when it is too short", () => {
     const text = failure({ ...PROD, JWT_SECRET: "short-secret" });
     expect(text).toMatch(/^JWT_SECRET must be at least 32 characters/);
+  });
+});
+
+/** An env that records every setting a parser looks up. */
+const recordingEnv = (values: Record<string, string> = {}): { env: Record<string, string | undefined>; read: Set<string> } => {
+  const read = new Set<string>();
+  const env = new Proxy(values, {
+    get: (target, name) => {
+      if (typeof name === "string") read.add(name);
+      return typeof name === "string" ? target[name] : undefined;
+    },
+  });
+  return { env, read };
+};
+
+const SHARED = ["NODE_ENV", "LOG_LEVEL", "DATABASE_URL", "REDIS_URL", "REDIS_PREFIX", "MAX_EVENT_AGE_DAYS", "RETENTION_DAYS"];
+
+describe("worker configuration", () => {
+  it("has the shared defaults and its own, and nothing of the gateway's", () => {
+    const config = parseWorkerConfig({});
+    expect(config).toEqual({
+      nodeEnv: "development",
+      logLevel: "info",
+      databaseUrl: "postgres://127.0.0.1:5432/usage",
+      redisUrl: "redis://127.0.0.1:6379",
+      redisPrefix: "usage",
+      maxEventAgeDays: 30,
+      retentionDays: 90,
+      host: "127.0.0.1",
+      workerConcurrency: 32,
+      workerMetricsPort: 9464,
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it("reads only the shared settings, HOST and its own", () => {
+    const { env, read } = recordingEnv();
+    parseWorkerConfig(env);
+    expect([...read].sort()).toEqual([...SHARED, "HOST", "WORKER_CONCURRENCY", "WORKER_METRICS_PORT"].sort());
+  });
+
+  it("starts with a bad TLS_CERT_FILE, which the gateway refuses", () => {
+    const env = { TLS_CERT_FILE: "/nonexistent/cert.pem", TLS_KEY_FILE: "/nonexistent/key.pem" };
+    expect(parseWorkerConfig(env).workerConcurrency).toBe(32);
+    expect(failure(env)).toBe('TLS_CERT_FILE names a file that does not exist (got "/nonexistent/cert.pem")');
+  });
+
+  it("needs no gateway secret in production, which the gateway requires", () => {
+    expect(parseWorkerConfig({ NODE_ENV: "production" }).nodeEnv).toBe("production");
+    expect(failure({ NODE_ENV: "production" })).toBe("JWT_SECRET is required");
+  });
+
+  it.each([
+    [{ WORKER_CONCURRENCY: "0" }, /^WORKER_CONCURRENCY must be an integer from 1 to 256 \(got "0"\)$/],
+    [{ WORKER_METRICS_PORT: "x" }, /^WORKER_METRICS_PORT must be an integer/],
+    [{ DATABASE_URL: "mysql://x" }, /^DATABASE_URL must be a postgres: or postgresql: URL/],
+    [{ MAX_EVENT_AGE_DAYS: "100", RETENTION_DAYS: "90" }, /MAX_EVENT_AGE_DAYS \(100\) must not exceed RETENTION_DAYS/],
+  ])("refuses %o with one line naming the setting", (env, message) => {
+    const text = failure(env as Record<string, string>, parseWorkerConfig);
+    expect(text).toMatch(message);
+    expect(text).not.toContain("\n");
+  });
+});
+
+describe("shared configuration (migrate, seed)", () => {
+  it("reads only the settings every process shares", () => {
+    const { env, read } = recordingEnv({ PORT: "abc", WORKER_CONCURRENCY: "0" });
+    expect(parseSharedConfig(env).redisPrefix).toBe("usage");
+    expect([...read].sort()).toEqual([...SHARED].sort());
+  });
+
+  it("refuses a bad shared setting with one line naming it", () => {
+    expect(failure({ REDIS_PREFIX: "", LOG_LEVEL: "loud" }, parseSharedConfig)).toMatch(/^LOG_LEVEL must be one of fatal, error/);
   });
 });

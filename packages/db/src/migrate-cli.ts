@@ -1,11 +1,11 @@
-import { createLogger, loadConfigOrExit } from "@usage/core";
+import { createLogger, loadSharedConfigOrExit } from "@usage/core";
 import { ensureDatabase } from "./create-database.ts";
 import { createDb } from "./db.ts";
 import { migrateDown, migrateToLatest } from "./migrate.ts";
 import { ensureIngestPartitions } from "./partitions.ts";
 
 /** `pnpm migrate` (to latest) or `pnpm migrate down` (undo the last one). Exits non-zero on failure. */
-const config = loadConfigOrExit();
+const config = loadSharedConfigOrExit();
 const log = createLogger("migrate", config.logLevel);
 const direction = process.argv[2] === "down" ? "down" : "up";
 let failed = false;

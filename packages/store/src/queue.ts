@@ -5,14 +5,10 @@ import { type Static, Type } from "typebox";
 import { Compile } from "typebox/compile";
 import { useFastUuidFormat } from "./uuid.ts";
 
-/** Queue and job names in one place. */
+/** Queue names in one place; the maintenance queue's jobs are declared in maintenance-jobs.ts. */
 export const QUEUES = { hits: "hits", maintenance: "maintenance" } as const;
-export const JOBS = {
-  hitBatch: "hit-batch",
-  ensurePartitions: "ensure-partitions",
-  dropExpired: "drop-expired",
-  reconcile: "reconcile",
-} as const;
+/** The hit queue's one job; its payload is HitBatchJob. */
+export const JOBS = { hitBatch: "hit-batch" } as const;
 
 export const HitBatchJob = Type.Object({
   v: Type.Literal(1),
@@ -55,15 +51,3 @@ export const HIT_JOB_OPTIONS: DefaultJobOptions = {
 
 export const createHitQueue = (connection: Redis, prefix: string, options: Partial<QueueOptions> = {}): Queue<HitBatchJob> =>
   new Queue<HitBatchJob>(QUEUES.hits, { connection, prefix, defaultJobOptions: HIT_JOB_OPTIONS, ...options });
-
-export const createMaintenanceQueue = (connection: Redis, prefix: string): Queue =>
-  new Queue(QUEUES.maintenance, {
-    connection,
-    prefix,
-    defaultJobOptions: {
-      attempts: 3,
-      backoff: { type: "exponential", delay: 1000, jitter: 0.5 },
-      removeOnComplete: 100,
-      removeOnFail: 100,
-    },
-  });

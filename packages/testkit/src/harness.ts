@@ -1,7 +1,7 @@
 import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Config, createLogger, parseConfig } from "@usage/core";
+import { createLogger, type GatewayConfig, parseGatewayConfig, parseWorkerConfig, type WorkerConfig } from "@usage/core";
 import { createDb, type Db } from "@usage/db";
 import { Redis } from "ioredis";
 import { inject } from "vitest";
@@ -12,8 +12,11 @@ import "./provided.ts";
 export const ADMIN_KEY = "test-admin-key-0123456789abcdef";
 
 export interface TestEnv {
-  config: Readonly<Config>;
-  /** The env the config was parsed from, for spawning processes with the same settings. */
+  /** The gateway's settings (the shared ones included), what most tests read. */
+  config: Readonly<GatewayConfig>;
+  /** The worker's settings, parsed from the same env. */
+  workerConfig: Readonly<WorkerConfig>;
+  /** The env both configs were parsed from, for spawning processes with the same settings. */
   env: Record<string, string>;
   db: Db;
   redis: Redis;
@@ -62,11 +65,13 @@ export const createTestEnv = async (overrides: Record<string, string> = {}): Pro
     SPOOL_DIR: join(tmpdir(), `usage-spool-${suffix}`),
     ...overrides,
   };
-  const config = parseConfig(env);
+  const config = parseGatewayConfig(env);
+  const workerConfig = parseWorkerConfig(env);
   const db = createDb(config.databaseUrl, { max: 4 });
   const { redis, cleanup: cleanupRedis } = createRedisTestEnv(config.redisPrefix);
   return {
     config,
+    workerConfig,
     env,
     db,
     redis,

@@ -1,6 +1,6 @@
 import { timingSafeEqual } from "node:crypto";
 import fastifyJwt from "@fastify/jwt";
-import { AppError, type Config } from "@usage/core";
+import { AppError, type GatewayConfig } from "@usage/core";
 import type { ClientIdentity } from "@usage/db";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
@@ -60,7 +60,7 @@ export interface Auth {
 export const unauthorized = (message: string, cause?: unknown): AppError => new AppError("UNAUTHORIZED", message, { cause });
 
 export const authPlugin = fp(
-  async (app: FastifyInstance, { config }: { config: Config }) => {
+  async (app: FastifyInstance, { config }: { config: GatewayConfig }) => {
     // Who a key or client id belongs to, cached in process: shared by every credential check.
     const directory = createClientDirectory(app.db);
     await app.register(fastifyJwt, {

@@ -1,4 +1,4 @@
-import { AppError, type Config } from "@usage/core";
+import { AppError, type GatewayConfig } from "@usage/core";
 import type { Principal } from "./auth-service.ts";
 
 /**
@@ -19,7 +19,7 @@ const REQUIRED_CLAIMS = ["iss", "aud", "exp", "iat"];
 export const CLOCK_SKEW_SECONDS = 30;
 
 /** Options for @fastify/jwt's verify; a per-call `key` (previous secret) inherits them. */
-export const verifyOptions = (config: Config) => ({
+export const verifyOptions = (config: GatewayConfig) => ({
   algorithms: ["HS256" as const],
   allowedIss: config.jwtIssuer,
   allowedAud: config.jwtAudience,

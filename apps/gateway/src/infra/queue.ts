@@ -1,4 +1,4 @@
-import type { Config } from "@usage/core";
+import type { GatewayConfig } from "@usage/core";
 import { createHitQueue, createKeys, createRedis, type HitBatchJob, waitReady } from "@usage/store";
 import type { Queue } from "bullmq";
 import type { FastifyInstance } from "fastify";
@@ -15,7 +15,7 @@ declare module "fastify" {
  * an enqueue rejects at once instead of waiting in ioredis' offline queue.
  */
 export const queuePlugin = fp(
-  async (app: FastifyInstance, { config }: { config: Config }) => {
+  async (app: FastifyInstance, { config }: { config: GatewayConfig }) => {
     const connection = createRedis(config.redisUrl, "command", { enableAutoPipelining: false });
     await waitReady(connection).catch(() => {});
     const queue = createHitQueue(connection, createKeys(config.redisPrefix).queuePrefix);

@@ -1,4 +1,4 @@
-import type { Config } from "@usage/core";
+import type { GatewayConfig } from "@usage/core";
 import { type Counters, createCounters, createKeys, createRedis, durabilityRisks, type Keys, type Redis, waitReady } from "@usage/store";
 import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
@@ -13,7 +13,7 @@ declare module "fastify" {
 
 /** One fail-fast, auto-pipelined connection for every request-path command. */
 export const redisPlugin = fp(
-  async (app: FastifyInstance, { config }: { config: Config }) => {
+  async (app: FastifyInstance, { config }: { config: GatewayConfig }) => {
     const redis = createRedis(config.redisUrl, "command");
     // Start degraded rather than not at all: ingest falls back while Redis is away.
     await waitReady(redis).catch((error: unknown) => app.log.warn({ err: error }, "redis not reachable at start"));

@@ -1,4 +1,4 @@
-import type { Config, Logger } from "@usage/core";
+import type { GatewayConfig, Logger } from "@usage/core";
 import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
 import { createIngestPipeline, type IngestPipeline } from "./pipeline.ts";
@@ -13,7 +13,7 @@ declare module "fastify" {
 
 /** The write path as `app.ingest` (count, then make durable) and `app.ingestPipeline`. */
 export const ingestPlugin = fp(
-  async (app: FastifyInstance, { config, logger }: { config: Config; logger: Logger }) => {
+  async (app: FastifyInstance, { config, logger }: { config: GatewayConfig; logger: Logger }) => {
     const pipeline = await createIngestPipeline({
       settings: config,
       queue: app.hitQueue,

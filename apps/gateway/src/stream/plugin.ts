@@ -1,4 +1,4 @@
-import type { Config, Logger } from "@usage/core";
+import type { GatewayConfig, Logger } from "@usage/core";
 import { createRedis } from "@usage/store";
 import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
@@ -15,7 +15,7 @@ declare module "fastify" {
  * of its own, since a subscribed connection can run nothing else) feeding its sockets.
  */
 export const streamPlugin = fp(
-  async (app: FastifyInstance, { config, logger }: { config: Config; logger: Logger }) => {
+  async (app: FastifyInstance, { config, logger }: { config: GatewayConfig; logger: Logger }) => {
     const subscriber = createRedis(config.redisUrl, "blocking");
     const hub = new UsageHub(subscriber, app.keys.updatesChannel, logger);
     // Not awaited: with Redis away at start, the subscription completes when it returns.
