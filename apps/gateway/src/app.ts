@@ -14,7 +14,7 @@ import { authPlugin } from "./auth/plugin.ts";
 import { registerRoute } from "./auth/register-route.ts";
 import { tokenRoute } from "./auth/token-route.ts";
 import { hitFormats } from "./http/ajv-formats.ts";
-import { edgeOptions } from "./http/edge.ts";
+import { edgeOptions, registerEdge } from "./http/edge.ts";
 import { registerErrorHandling } from "./http/errors.ts";
 import { registerJsonBody } from "./http/json-body.ts";
 import { RequestLogger } from "./http/request-logger.ts";
@@ -72,7 +72,7 @@ export const buildApp = async (config: Readonly<Config>, { logger }: AppOptions)
     // Unknown fields are refused (400), not silently dropped: a typo in `event_id` must not
     // turn a retry into a second hit. Query strings still coerce ("?limit=10").
     ajv: { customOptions: { removeAdditional: false }, onCreate: hitFormats },
-    // JSON bodies are validated without coercion ({"name": 42} is a 400), query strings with.
+    // JSON bodies validated without coercion; what Node and the router answer before a route, in the contract's shape.
     ...edgeOptions(),
     ...(config.tlsCertFile !== undefined && config.tlsKeyFile !== undefined
       ? { serverFactory: httpsServer(config.tlsCertFile, config.tlsKeyFile) }
@@ -85,6 +85,7 @@ export const buildApp = async (config: Readonly<Config>, { logger }: AppOptions)
     done();
   });
   registerErrorHandling(app);
+  registerEdge(app);
 
   // Infrastructure.
   await app.register(dbPlugin, { config });
