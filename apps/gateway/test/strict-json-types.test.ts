@@ -81,7 +81,7 @@ describe("JSON bodies are never coerced; query strings are", () => {
     });
 
     it(`POST ${route.url}: 400 VALIDATION_ERROR for a body that is not an object`, async () => {
-      for (const body of NOT_OBJECT.filter((value) => value !== null)) {
+      for (const body of NOT_OBJECT) {
         const response = await gw.inject({
           method: "POST",
           url: route.url,
