@@ -12,6 +12,7 @@ import { authPlugin } from "./auth/auth-service.ts";
 import { registerRoute } from "./auth/register-route.ts";
 import { tokenRoute } from "./auth/token-route.ts";
 import { hitFormats } from "./http/ajv-formats.ts";
+import { edgeOptions, registerEdge } from "./http/edge.ts";
 import { registerErrorHandling } from "./http/errors.ts";
 import { registerJsonBody } from "./http/json-body.ts";
 import { RequestLogger } from "./http/request-logger.ts";
@@ -64,6 +65,8 @@ export const buildApp = async (config: Readonly<GatewayConfig>, { logger }: AppO
     // Unknown fields are refused (400), not silently dropped: a typo in `event_id` must not
     // turn a retry into a second hit. Query strings still coerce ("?limit=10").
     ajv: { customOptions: { removeAdditional: false }, onCreate: hitFormats },
+    // JSON bodies validated without coercion; what Node and the router answer before a route, in the contract's shape.
+    ...edgeOptions(),
     ...(config.tlsCertFile !== undefined && config.tlsKeyFile !== undefined
       ? { serverFactory: httpsServer(config.tlsCertFile, config.tlsKeyFile) }
       : {}),
@@ -75,6 +78,7 @@ export const buildApp = async (config: Readonly<GatewayConfig>, { logger }: AppO
     done();
   });
   registerErrorHandling(app);
+  registerEdge(app);
 
   // Infrastructure.
   await app.register(dbPlugin, { config });

@@ -11,6 +11,10 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: "VALIDATION_ERROR",
   FST_ERR_CTP_INVALID_TYPE: "UNSUPPORTED_MEDIA_TYPE",
   FST_ERR_VALIDATION: "VALIDATION_ERROR",
+  // Before routing: a path that is not valid percent-encoding, or a path parameter longer
+  // than the router takes (414 in Fastify; for the contract, a malformed id is 400).
+  FST_ERR_BAD_URL: "VALIDATION_ERROR",
+  FST_ERR_MAX_PARAM_LENGTH: "VALIDATION_ERROR",
 };
 
 const BY_STATUS: Record<number, ErrorCode> = Object.fromEntries(
@@ -45,15 +49,33 @@ export const toAppError = (error: unknown): AppError => {
   return new AppError("INTERNAL_ERROR", "Internal Server Error", { cause: error });
 };
 
+/** The contract's error body. */
+export interface ErrorBody {
+  statusCode: number;
+  code: ErrorCode;
+  error: string;
+  message: string;
+}
+
+/** The status is given apart: a few answers outside the table (408, 431) carry the closest code. */
+export const errorBody = (statusCode: number, code: ErrorCode, message: string): ErrorBody => ({
+  statusCode,
+  code,
+  error: STATUS_CODES[statusCode] ?? "Error",
+  message,
+});
+
 export const sendError = (reply: FastifyReply, error: AppError): FastifyReply => {
   if (error.retryAfter !== undefined) reply.header("retry-after", Math.max(1, Math.ceil(error.retryAfter)));
   reply.headers(error.headers);
-  return reply.code(error.statusCode).send({
-    statusCode: error.statusCode,
-    code: error.code,
-    error: STATUS_CODES[error.statusCode] ?? "Error",
-    message: error.message,
-  });
+  return reply.code(error.statusCode).send(errorBody(error.statusCode, error.code, error.message));
+};
+
+/** Fastify's `frameworkErrors`: what its router refuses before any route (a bad URL), in the contract's shape. */
+export const answerFrameworkError = (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
+  const appError = toAppError(error);
+  if (appError.code === "INTERNAL_ERROR") request.log.error({ err: error }, "request failed before routing");
+  void sendError(reply, appError);
 };
 
 /** The one error handler and the 404 handler, for the whole app. */
@@ -61,6 +83,9 @@ export const registerErrorHandling = (app: FastifyInstance): void => {
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const appError = toAppError(error);
     if (appError.code === "INTERNAL_ERROR") request.log.error({ err: error }, "request failed");
+    // The client hung up, or a timeout (408) closed its connection, mid-body: that stream's
+    // ECONNRESET says nothing about Postgres or Redis, and nobody is left to answer.
+    else if (request.raw.socket?.destroyed === true) request.log.debug({ err: error }, "request abandoned by its connection");
     else if (appError.code === "UNAVAILABLE") request.log.warn({ err: appError.cause ?? error }, "request refused: unavailable");
     return sendError(reply, appError);
   });
