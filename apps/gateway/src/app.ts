@@ -73,10 +73,6 @@ export const buildApp = async (config: Readonly<GatewayConfig>, { logger }: AppO
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   registerJsonBody(app, config.bodyLimitBytes);
-  app.addHook("onRequest", (request, reply, done) => {
-    reply.header("x-request-id", request.id);
-    done();
-  });
   registerErrorHandling(app);
   registerEdge(app);
 

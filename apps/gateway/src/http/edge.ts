@@ -27,7 +27,7 @@ const CLOSING_RETRY_AFTER = 1;
  *   or keep-alive with a request in flight) gets 503 `UNAVAILABLE` with retry-after;
  * - an HTTP/1.1 request without Host gets 400 `VALIDATION_ERROR` (Node's has no body);
  * - an `Expect` other than 100-continue gets 417 `VALIDATION_ERROR` (Node's has no body).
- * One flag test and one header test per request, in a hook of its own.
+ * The same hook echoes the request id, so every request pays for one onRequest hook here.
  */
 export const registerEdge = (app: FastifyInstance): void => {
   let closing = false;
@@ -39,6 +39,7 @@ export const registerEdge = (app: FastifyInstance): void => {
   // Node reads this per request; the hook below answers in its place.
   Object.assign(app.server, { requireHostHeader: false });
   app.addHook("onRequest", (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+    reply.header("x-request-id", request.id);
     if (closing) {
       void sendError(
         reply.header("connection", "close"),
