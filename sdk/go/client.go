@@ -50,12 +50,14 @@ type Stats struct {
 	Dropped    int64 // given up: queue full, retries exhausted, after Close, flush deadline
 }
 
-// hitRec is one queued hit: its JSON body and its event id.
+// hitRec is one queued hit: its JSON body, which ends with its event id.
 type hitRec struct {
 	body []byte
-	id   [36]byte
 	seq  uint64
 }
+
+// eventID is the hit's id, read from the end of its body: ...,"event_id":"<36>"}.
+func (h *hitRec) eventID() string { return string(h.body[len(h.body)-38 : len(h.body)-2]) }
 
 type keyBuffer struct {
 	hits    []hitRec
@@ -137,39 +139,37 @@ func (c *Client) TrackWithKey(key string, h Hit) string {
 	if c == nil {
 		return ""
 	}
-	var rec hitRec
-	eventIDOf(&h, &rec.id)
+	var id [36]byte
+	eventIDOf(&h, &id)
 	method, reason := checkHit(&h)
 	if reason == "" && key == "" {
-		c.refuse(key, &rec, &HitError{Kind: ErrUnauthorized, Message: "no API key"})
-		return string(rec.id[:])
+		c.refuse(key, string(id[:]), &HitError{Kind: ErrUnauthorized, Message: "no API key"})
+		return string(id[:])
 	}
 	if reason != "" {
-		c.refuse(key, &rec, &HitError{Kind: ErrInvalidHit, Message: reason})
-		return string(rec.id[:])
+		c.refuse(key, string(id[:]), &HitError{Kind: ErrInvalidHit, Message: reason})
+		return string(id[:])
 	}
 	ts := h.Timestamp
 	if ts.IsZero() {
 		ts = time.Now()
 	}
-	var scratch [512]byte
-	encoded := appendHit(scratch[:0], &h, method, ts, &rec.id)
-	rec.body = make([]byte, len(encoded))
-	copy(rec.body, encoded)
+	// Sized for the usual hit, so the body is one allocation.
+	rec := hitRec{body: appendHit(make([]byte, 0, hitBodyOverhead+len(h.IP)+len(h.Endpoint)), &h, method, ts, &id)}
 
 	c.mu.Lock()
 	if c.closed {
 		c.stats.Dropped++
 		c.mu.Unlock()
-		c.reporter.report(&HitError{Kind: ErrClosed, Count: 1, EventIDs: []string{string(rec.id[:])}, Key: maskKey(key), Message: "Track after Close"})
-		return string(rec.id[:])
+		c.reporter.report(&HitError{Kind: ErrClosed, Count: 1, EventIDs: []string{string(id[:])}, Key: maskKey(key), Message: "Track after Close"})
+		return string(id[:])
 	}
 	if c.stats.Queued+c.stats.InFlight >= int64(c.cfg.MaxQueueSize) {
 		c.stats.Dropped++
 		c.mu.Unlock()
-		c.reporter.report(&HitError{Kind: ErrQueueFull, Count: 1, EventIDs: []string{string(rec.id[:])}, Key: maskKey(key),
+		c.reporter.report(&HitError{Kind: ErrQueueFull, Count: 1, EventIDs: []string{string(id[:])}, Key: maskKey(key),
 			Message: "MaxQueueSize hits already held"})
-		return string(rec.id[:])
+		return string(id[:])
 	}
 	c.seq++
 	rec.seq = c.seq
@@ -194,7 +194,7 @@ func (c *Client) TrackWithKey(key string, h Hit) string {
 		}
 	}
 	c.mu.Unlock()
-	return string(rec.id[:])
+	return string(id[:])
 }
 
 // eventIDOf fills in the hit's id: its own when it is a UUID, else a new one.
@@ -207,12 +207,12 @@ func eventIDOf(h *Hit, out *[36]byte) {
 }
 
 // refuse counts and reports a hit that is never queued.
-func (c *Client) refuse(key string, rec *hitRec, e *HitError) {
+func (c *Client) refuse(key, id string, e *HitError) {
 	c.mu.Lock()
 	c.stats.Rejected++
 	c.mu.Unlock()
 	e.Count = 1
-	e.EventIDs = []string{string(rec.id[:])}
+	e.EventIDs = []string{id}
 	e.Key = maskKey(key)
 	c.reporter.report(e)
 }
@@ -488,7 +488,7 @@ func hitError(kind error, key string, hits []hitRec, status int, code, message s
 		if len(ids) == maxReportedIDs {
 			break
 		}
-		ids = append(ids, string(hits[i].id[:]))
+		ids = append(ids, hits[i].eventID())
 	}
 	return &HitError{Kind: kind, Count: len(hits), EventIDs: ids, Key: maskKey(key), StatusCode: status, Code: code, Message: message, Err: cause}
 }
