@@ -19,20 +19,23 @@ type Client struct {
 	rootCancel context.CancelFunc
 	senders    sync.WaitGroup
 
-	mu        sync.Mutex
-	work      *sync.Cond // senders wait here for a ready batch
-	buffers   map[string]*keyBuffer
-	ready     []*batch // cut batches waiting for a sender, oldest first
-	inflight  map[*batch]struct{}
-	seq       uint64 // sequence number of the last queued hit
-	stats     Stats
-	waiters   []*flushWaiter
-	timer     *time.Timer
-	armed     bool // the timer will fire for a non-empty buffer
-	maxBytes  int  // batch body limit, lowered by a 413
-	closed    bool // Track refuses
-	stopping  bool // senders exit once nothing is ready
-	closeDone chan struct{}
+	mu       sync.Mutex
+	work     *sync.Cond // senders wait here for a ready batch
+	buffers  map[string]*keyBuffer
+	ready    []*batch // cut batches waiting for a sender, oldest first
+	inflight map[*batch]struct{}
+	seq      uint64 // sequence number of the last queued hit
+	stats    Stats
+	waiters  []*flushWaiter
+	timer    *time.Timer
+	armed    bool // the timer will fire for a non-empty buffer
+	maxBytes int  // batch body limit, lowered by a 413
+	// initialCap is a new buffer's capacity: a quiet key's buffer stays small, a busy
+	// key's grows by doubling up to FlushAt.
+	initialCap int
+	closed     bool // Track refuses
+	stopping   bool // senders exit once nothing is ready
+	closeDone  chan struct{}
 
 	quota  quotaCache
 	tokens tokenCache
@@ -98,12 +101,13 @@ func New(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	c := &Client{
-		cfg:       cfg,
-		buffers:   make(map[string]*keyBuffer),
-		inflight:  make(map[*batch]struct{}),
-		maxBytes:  cfg.MaxBatchBytes,
-		closeDone: make(chan struct{}),
-		reporter:  newReporter(cfg.OnError),
+		cfg:        cfg,
+		buffers:    make(map[string]*keyBuffer),
+		inflight:   make(map[*batch]struct{}),
+		maxBytes:   cfg.MaxBatchBytes,
+		initialCap: cfg.FlushAt,
+		closeDone:  make(chan struct{}),
+		reporter:   newReporter(cfg.OnError),
 	}
 	c.http = cfg.HTTPClient
 	if c.http == nil {
@@ -111,6 +115,9 @@ func New(cfg Config) (*Client, error) {
 		transport.MaxIdleConnsPerHost = cfg.MaxInFlight + 4
 		c.ownHTTP = transport
 		c.http = &http.Client{Transport: transport}
+	}
+	if c.initialCap > 64 {
+		c.initialCap = 64
 	}
 	c.work = sync.NewCond(&c.mu)
 	c.rootCtx, c.rootCancel = context.WithCancel(context.Background())
@@ -182,6 +189,9 @@ func (c *Client) TrackWithKey(key string, h Hit) string {
 	if len(buf.hits) > 0 && batchOverhead+buf.bytes+len(buf.hits)+len(rec.body) > c.maxBytes {
 		c.cutLocked(key, buf)
 	}
+	if buf.hits == nil {
+		buf.hits = make([]hitRec, 0, c.initialCap)
+	}
 	buf.hits = append(buf.hits, rec)
 	buf.bytes += len(rec.body)
 	if len(buf.hits) >= c.cfg.FlushAt || batchOverhead+buf.bytes+len(buf.hits)-1 >= c.maxBytes {
@@ -223,11 +233,7 @@ func (c *Client) cutLocked(key string, buf *keyBuffer) {
 		return
 	}
 	c.ready = append(c.ready, &batch{key: key, hits: buf.hits})
-	size := len(buf.hits)
-	if size > 64 {
-		size = 64
-	}
-	buf.hits = make([]hitRec, 0, size)
+	buf.hits = nil
 	buf.bytes = 0
 	c.work.Signal()
 }

@@ -38,7 +38,7 @@ type Config struct {
 	// MaxInFlight is the number of batch requests in flight at once. Default 4.
 	MaxInFlight int
 	// RetryBaseDelay and RetryMaxDelay shape the exponential backoff with full jitter:
-	// the n-th retry waits a random time in [0, min(RetryMaxDelay, RetryBaseDelay·2^n)).
+	// the n-th retry waits a random time in [0, min(RetryMaxDelay, RetryBaseDelay·2^(n-1))].
 	// Defaults 100ms and 10s. A 503's retry-after is honoured (up to RetryMaxDelay).
 	RetryBaseDelay time.Duration
 	RetryMaxDelay  time.Duration

@@ -22,10 +22,12 @@ type MiddlewareConfig struct {
 	// (with retry-after) to a caller over its quota. The hit is then counted by that Record,
 	// before the handler, so it carries no status.
 	Enforce bool
-	// Route returns the route pattern to record ("/v1/orders/:id"). Go 1.19's ServeMux has
-	// no patterns, so the default is the request's path; routers that know the pattern
-	// (chi, gorilla/mux, httprouter, Go 1.22's ServeMux with r.Pattern) should supply it, or
-	// every order id becomes an endpoint of its own.
+	// Route returns the route pattern to record ("/v1/orders/:id"); "" means the path.
+	// Go 1.19's ServeMux has no patterns, so the default is the request's path: supply the
+	// pattern from your router, or every order id becomes an endpoint of its own. It is
+	// called after the handler returns (before it with Enforce), when routers that record
+	// the match on the request (chi's RouteContext, ServeMux's r.Pattern in Go 1.23+) have
+	// done so. A panic in it records the hit under "/".
 	Route func(*http.Request) string
 	// ClientIP returns the caller's IP. Default: the host of r.RemoteAddr. Behind a proxy,
 	// return the address your proxy vouches for.
@@ -38,9 +40,8 @@ type MiddlewareConfig struct {
 
 // Middleware records every request the wrapped handler answers, after the handler returns:
 // method, route, status and caller IP, with the caller's key. It never panics into the
-// request path: a panic in APIKey, Route or ClientIP is recovered and reported to
-// OnError (the request is then served untracked), and failures of the service never fail
-// the request. A panic of the handler itself is left alone (the request is not tracked).
+// request path: a panic in APIKey or ClientIP is recovered and reported to OnError (the
+// request is then served untracked), and failures of the service never fail the request. A panic of the handler itself is left alone (the request is not tracked).
 func Middleware(c *Client, cfg MiddlewareConfig) func(http.Handler) http.Handler {
 	timeout := cfg.EnforceTimeout
 	if timeout <= 0 {
@@ -57,8 +58,9 @@ func Middleware(c *Client, cfg MiddlewareConfig) func(http.Handler) http.Handler
 				next.ServeHTTP(w, r)
 				return
 			}
-			rec := &statusRecorder{ResponseWriter: w}
 			if cfg.Enforce {
+				// Record runs before the handler: the route is what is known by now.
+				hit.Endpoint = c.route(r, cfg)
 				ctx, cancel := context.WithTimeout(r.Context(), timeout)
 				res, err := c.RecordWithKey(ctx, key, hit)
 				cancel()
@@ -80,14 +82,20 @@ func Middleware(c *Client, cfg MiddlewareConfig) func(http.Handler) http.Handler
 					c.reporter.report(fmt.Errorf("usage: middleware: enforce failed open: %w", err))
 				}
 			}
+			rec := &statusRecorder{ResponseWriter: w}
 			next.ServeHTTP(rec, r)
+			if !cfg.Enforce {
+				// After the handler: a router has recorded the matched pattern by now.
+				hit.Endpoint = c.route(r, cfg)
+			}
 			hit.Status = rec.finalStatus()
 			c.TrackWithKey(key, hit)
 		})
 	}
 }
 
-// describe builds the request's hit; ok is false when it is not to be tracked.
+// describe starts the request's hit (all but its endpoint and status); ok is false when it
+// is not to be tracked.
 func (c *Client) describe(r *http.Request, cfg MiddlewareConfig) (key string, hit Hit, ok bool) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -98,19 +106,6 @@ func (c *Client) describe(r *http.Request, cfg MiddlewareConfig) (key string, hi
 	key = cfg.APIKey(r)
 	if key == "" {
 		return "", Hit{}, false
-	}
-	route := ""
-	if cfg.Route != nil {
-		route = cfg.Route(r)
-	}
-	if route == "" {
-		route = r.URL.Path
-		if strings.IndexByte(route, 0) >= 0 {
-			route = r.URL.EscapedPath()
-		}
-	}
-	if !strings.HasPrefix(route, "/") {
-		route = "/" + route
 	}
 	ip := ""
 	if cfg.ClientIP != nil {
@@ -124,7 +119,30 @@ func (c *Client) describe(r *http.Request, cfg MiddlewareConfig) (key string, hi
 	}
 	var id [36]byte
 	newUUID(&id)
-	return key, Hit{Endpoint: route, IP: ip, Method: method, Timestamp: time.Now(), EventID: string(id[:])}, true
+	return key, Hit{IP: ip, Method: method, Timestamp: time.Now(), EventID: string(id[:])}, true
+}
+
+// route is cfg.Route's pattern, or the request's path.
+func (c *Client) route(r *http.Request, cfg MiddlewareConfig) (route string) {
+	defer func() {
+		if p := recover(); p != nil {
+			c.reporter.report(fmt.Errorf("usage: middleware: panic in MiddlewareConfig.Route: %v", p))
+			route = "/"
+		}
+	}()
+	if cfg.Route != nil {
+		route = cfg.Route(r)
+	}
+	if route == "" {
+		route = r.URL.Path
+		if strings.IndexByte(route, 0) >= 0 {
+			route = r.URL.EscapedPath()
+		}
+	}
+	if !strings.HasPrefix(route, "/") {
+		route = "/" + route
+	}
+	return route
 }
 
 // remoteIP is the host part of RemoteAddr, without an IPv6 zone; "0.0.0.0" when there is

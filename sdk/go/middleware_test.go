@@ -1,6 +1,7 @@
 package usage
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -179,6 +180,38 @@ func TestMiddlewareEnforceFailsOpen(t *testing.T) {
 	}
 	if s := c.Stats(); s.Queued != 1 {
 		t.Fatalf("stats %+v, want the hit tracked", s)
+	}
+}
+
+// Route is read after the handler, when a router has recorded the pattern it matched on the
+// request (as Go 1.23's ServeMux sets r.Pattern, or chi its RouteContext).
+func TestMiddlewareReadsTheRouteAfterTheHandler(t *testing.T) {
+	f := newFake(t)
+	c := newClient(t, Config{BaseURL: f.URL})
+	type patternKey struct{}
+	router := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		*r.Context().Value(patternKey{}).(*string) = "/v1/things/{id}" // what the router matched
+		w.WriteHeader(http.StatusAccepted)
+	})
+	metered := Middleware(c, MiddlewareConfig{
+		APIKey: func(*http.Request) string { return "uk_caller" },
+		Route:  func(r *http.Request) string { return *r.Context().Value(patternKey{}).(*string) },
+	})(router)
+	req := httptest.NewRequest("DELETE", "/v1/things/42", nil)
+	req = req.WithContext(context.WithValue(req.Context(), patternKey{}, new(string)))
+	metered.ServeHTTP(httptest.NewRecorder(), req)
+	if err := c.Flush(ctxTimeout(t, 5*time.Second)); err != nil {
+		t.Fatalf("Flush: %v", err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var h struct {
+		Endpoint, Method, IP string
+		Status               int
+	}
+	if len(f.hits) != 1 || json.Unmarshal(f.hits[0], &h) != nil || h.Endpoint != "/v1/things/{id}" || h.Method != "DELETE" ||
+		h.Status != 202 || h.IP != "192.0.2.1" {
+		t.Fatalf("recorded %s", f.hits)
 	}
 }
 

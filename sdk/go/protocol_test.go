@@ -69,6 +69,7 @@ type fakeService struct {
 	script   []func(w http.ResponseWriter) bool // true: answered
 	times    []time.Time
 	ids      map[string]int
+	hits     []json.RawMessage
 	requests int
 }
 
@@ -88,14 +89,17 @@ func newFake(t *testing.T, script ...func(w http.ResponseWriter) bool) *fakeServ
 			return
 		}
 		var b struct {
-			Hits []struct {
-				EventID string `json:"event_id"`
-			} `json:"hits"`
+			Hits []json.RawMessage `json:"hits"`
 		}
 		_ = json.Unmarshal(body, &b)
 		f.mu.Lock()
-		for _, h := range b.Hits {
+		for _, raw := range b.Hits {
+			var h struct {
+				EventID string `json:"event_id"`
+			}
+			_ = json.Unmarshal(raw, &h)
 			f.ids[h.EventID]++
+			f.hits = append(f.hits, raw)
 		}
 		f.mu.Unlock()
 		w.WriteHeader(202)

@@ -13,17 +13,23 @@ import (
 
 // TestThroughput reports the hits per second one client delivers to a real gateway: N hits
 // tracked as fast as possible, then Flush, timed from the first Track to the last 202.
-// USAGE_THROUGHPUT_HITS sets N (default 50,000). Without -race for a real figure:
+// USAGE_THROUGHPUT_HITS sets N (default 50,000), USAGE_THROUGHPUT_FLUSH_AT and
+// USAGE_THROUGHPUT_IN_FLIGHT the client's FlushAt and MaxInFlight (defaults 500 and 4).
+// Without -race for a real figure:
 //
 //	go test -run TestThroughput -v -count=1
 func TestThroughput(t *testing.T) {
 	st := needStack(t)
-	n := 50_000
-	if v, err := strconv.Atoi(os.Getenv("USAGE_THROUGHPUT_HITS")); err == nil && v > 0 {
-		n = v
+	setting := func(name string, fallback int) int {
+		if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+			return v
+		}
+		return fallback
 	}
+	n := setting("USAGE_THROUGHPUT_HITS", 50_000)
 	client := st.register(t, "throughput")
-	c := newClient(t, Config{BaseURL: st.base, APIKey: client.key})
+	c := newClient(t, Config{BaseURL: st.base, APIKey: client.key, FlushAt: setting("USAGE_THROUGHPUT_FLUSH_AT", 500),
+		MaxInFlight: setting("USAGE_THROUGHPUT_IN_FLIGHT", 4)})
 	hit := sampleHit(0)
 	start := time.Now()
 	for i := 0; i < n; i++ {
@@ -41,8 +47,8 @@ func TestThroughput(t *testing.T) {
 	if raceEnabled {
 		race = " (race detector on: slower than a real build)"
 	}
-	t.Logf("%d hits delivered in %v: %.0f hits/s; Track took %v in all (%.0f ns per call)%s",
-		n, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds(), tracked.Round(time.Millisecond),
+	t.Logf("FlushAt %d, MaxInFlight %d: %d hits delivered in %v: %.0f hits/s; Track took %v in all (%.0f ns per call)%s",
+		c.cfg.FlushAt, c.cfg.MaxInFlight, n, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds(), tracked.Round(time.Millisecond),
 		float64(tracked.Nanoseconds())/float64(n), race)
 }
 
