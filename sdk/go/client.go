@@ -111,7 +111,13 @@ func New(cfg Config) (*Client, error) {
 	}
 	c.http = cfg.HTTPClient
 	if c.http == nil {
-		transport := http.DefaultTransport.(*http.Transport).Clone()
+		// net/http's defaults (proxy from the environment, dial and TLS timeouts), with
+		// enough idle connections kept for every sender.
+		transport := &http.Transport{Proxy: http.ProxyFromEnvironment, ForceAttemptHTTP2: true, MaxIdleConns: 100,
+			IdleConnTimeout: 90 * time.Second, TLSHandshakeTimeout: 10 * time.Second, ExpectContinueTimeout: time.Second}
+		if t, ok := http.DefaultTransport.(*http.Transport); ok {
+			transport = t.Clone()
+		}
 		transport.MaxIdleConnsPerHost = cfg.MaxInFlight + 4
 		c.ownHTTP = transport
 		c.http = &http.Client{Transport: transport}
