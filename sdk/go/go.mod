@@ -1,0 +1,3 @@
+module github.com/usage-metering/sdk-go
+
+go 1.19
