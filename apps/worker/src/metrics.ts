@@ -23,7 +23,7 @@ export const createWorkerMetrics = (): WorkerMetrics => {
     }),
     batchSeconds: new Histogram({
       name: "usage_worker_batch_seconds",
-      help: "Time to store one job's hits",
+      help: "Time to store one statement's hits (the jobs it holds) and run what follows the commit",
       labelNames: ["result"],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
       registers: [registry],

@@ -82,7 +82,7 @@ describe("hit worker on a real queue and database", () => {
     const yesterday = Date.now() - 86_400_000;
     await h.queue.add("hit-batch", { v: 1, hits: [wireHit(client), wireHit(client, { ts: yesterday }), wireHit(client)] });
     const message = await eventually(async () => messages.find((m) => m.includes(client)));
-    expect(decodeUsageChanges(message).sort((a, b) => a.date.localeCompare(b.date))).toEqual([
+    expect(decodeUsageChanges(message)?.sort((a, b) => a.date.localeCompare(b.date))).toEqual([
       { client_id: client, date: new Date(yesterday).toISOString().slice(0, 10), delta: 1, total_requests: 1 },
       { client_id: client, date: new Date().toISOString().slice(0, 10), delta: 2, total_requests: 2 },
     ]);

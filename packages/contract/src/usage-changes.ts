@@ -15,13 +15,24 @@ const isChange = Compile(UsageChange);
 /** One pub/sub message carries every change of one commit. */
 export const encodeUsageChanges = (changes: readonly UsageChange[]): string => JSON.stringify(changes);
 
-/** The valid changes of a message; anything else in it (or a message that is not JSON) is dropped. */
-export const decodeUsageChanges = (message: string): UsageChange[] => {
+/**
+ * The valid changes of a message, with their four fields only (a field the schema does not
+ * name never reaches a socket); anything else in it is dropped. Undefined when the message
+ * is not a JSON array at all.
+ */
+export const decodeUsageChanges = (message: string): UsageChange[] | undefined => {
   let parsed: unknown;
   try {
     parsed = JSON.parse(message);
   } catch {
-    return [];
+    return undefined;
   }
-  return Array.isArray(parsed) ? parsed.filter((change): change is UsageChange => isChange.Check(change)) : [];
+  if (!Array.isArray(parsed)) return undefined;
+  const changes: UsageChange[] = [];
+  for (const change of parsed) {
+    if (!isChange.Check(change)) continue;
+    const { client_id, date, delta, total_requests } = change;
+    changes.push({ client_id, date, delta, total_requests });
+  }
+  return changes;
 };

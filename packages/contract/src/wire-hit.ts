@@ -37,7 +37,7 @@ export interface HitFields {
   endpoint: string;
 }
 
-/** Builds a wire hit; the only place that knows the tuple's order besides HIT. */
+/** Builds a wire hit from named fields: code that makes hits never spells the tuple's order. */
 export const toWireHit = (f: HitFields): WireHit => [f.clientId, f.id, f.ts, f.receivedAt, f.ip, f.method, f.status, f.endpoint];
 
 /** The same hit with another event time (a duplicate keeps its first copy's time). */

@@ -1,7 +1,6 @@
 import { timingSafeEqual } from "node:crypto";
 import fastifyJwt from "@fastify/jwt";
 import { AppError, type GatewayConfig } from "@usage/core";
-import type { ClientIdentity } from "@usage/db";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
 import { createAllowlist, type IpCheck } from "./allowlist.ts";
@@ -39,8 +38,6 @@ declare module "fastify" {
   }
   interface FastifyRequest {
     principal: Principal | null;
-    /** The client a hit is recorded for, once authenticated (set by ingest/hit-auth.ts). */
-    hitClient: ClientIdentity | null;
   }
 }
 
@@ -56,6 +53,12 @@ export interface Auth {
   isAdminKey(key: string): boolean;
   directory: ClientDirectory;
 }
+
+const BEARER = /^Bearer\s+(\S+)\s*$/i;
+
+/** The token of an `authorization: Bearer <token>` header, or undefined for any other form. */
+export const bearerToken = (header: string | undefined): string | undefined =>
+  header === undefined ? undefined : BEARER.exec(header)?.[1];
 
 export const unauthorized = (message: string, cause?: unknown): AppError => new AppError("UNAUTHORIZED", message, { cause });
 
@@ -98,9 +101,9 @@ export const authPlugin = fp(
       bearer(request) {
         const header = request.headers.authorization;
         if (header === undefined) return null;
-        const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-        if (match === null) throw unauthorized("authorization header must be 'Bearer <token>'");
-        return auth.verify(match[1] as string);
+        const token = bearerToken(header);
+        if (token === undefined) throw unauthorized("authorization header must be 'Bearer <token>'");
+        return auth.verify(token);
       },
       assertAdminIp(request) {
         if (!allowed(request.ip)) throw new AppError("FORBIDDEN", "admin access is not allowed from this address");
@@ -113,7 +116,6 @@ export const authPlugin = fp(
     };
     app.decorate("auth", auth);
     app.decorateRequest("principal", null);
-    app.decorateRequest("hitClient", null);
   },
   { name: "auth", dependencies: ["db"] },
 );

@@ -3,9 +3,8 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { unauthorized } from "./auth-service.ts";
 
 /**
- * Route guards for the bearer-only routes (usage reads, client management). They run as
- * onRequest/preHandler hooks, so a stranger gets 401 and a client 403 before any input
- * is validated. The hit routes have their own hook: ingest/hit-auth.ts.
+ * Route guards for the bearer-only routes (the usage reads). They run as onRequest hooks,
+ * so a stranger gets 401 and a client 403 before any input is validated. The hit routes have their own hook: ingest/hit-auth.ts.
  */
 
 /** A valid bearer token is required; admins must call from the allowlist. */

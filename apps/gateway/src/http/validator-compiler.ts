@@ -20,7 +20,7 @@ type ValidatorFactory = NonNullable<
   NonNullable<NonNullable<FastifyServerOptions["schemaController"]>["compilersFactory"]>["buildValidator"]
 >;
 
-/** @fastify/ajv-compiler's defaults, so the text parts validate exactly as Fastify's own Ajv does. */
+/** @fastify/ajv-compiler's defaults (its URI resolver aside: no schema here resolves remote refs), so the text parts validate as Fastify's own Ajv does. */
 const FASTIFY_DEFAULTS: Options = {
   coerceTypes: "array",
   useDefaults: true,

@@ -21,6 +21,13 @@ import type { Lookup } from "../auth/client-directory.ts";
  * POST /api/auth/token differs: x-api-key, else body api_key; authorization is never read.
  */
 
+declare module "fastify" {
+  interface FastifyRequest {
+    /** The client a hit is recorded for, once one of the hooks below authenticated it. */
+    hitClient: ClientIdentity | null;
+  }
+}
+
 const admit = (request: FastifyRequest, client: ClientIdentity | undefined, unknown: string): void => {
   if (client === undefined) throw unauthorized(unknown);
   if (client.revoked_at !== null) throw unauthorized("API key revoked");

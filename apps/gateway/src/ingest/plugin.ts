@@ -41,6 +41,7 @@ export const ingestPlugin = fp(
     });
     app.decorate("ingest", ingest);
     app.decorate("ingestPipeline", pipeline);
+    app.decorateRequest("hitClient", null);
     // Registered after redis and queue, so this runs before theirs on close: the last group
     // is flushed (or spooled) while Redis is still open.
     app.addHook("onClose", async () => pipeline.close());

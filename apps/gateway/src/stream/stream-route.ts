@@ -3,7 +3,7 @@ import { type UsageSnapshot, UsageSnapshot as UsageSnapshotSchema, UsageUpdated 
 import { AppError, utcDay } from "@usage/core";
 import { type Db, dailyTotalsForClients, dailyTotalsOfDay } from "@usage/db";
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import type { Principal } from "../auth/auth-service.ts";
+import { bearerToken, type Principal } from "../auth/auth-service.ts";
 import { sendError } from "../http/errors.ts";
 
 /** Close codes: 4401/4403 mirror HTTP 401/403; 1013 asks a slow reader to come back later. */
@@ -16,8 +16,7 @@ const PING_INTERVAL_MS = 30_000;
 const tokenOf = (request: FastifyRequest): string | undefined => {
   const query = request.query as { token?: unknown };
   if (typeof query.token === "string" && query.token !== "") return query.token;
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? "");
-  return match?.[1];
+  return bearerToken(request.headers.authorization);
 };
 
 /** The current day's committed totals this principal may see. */

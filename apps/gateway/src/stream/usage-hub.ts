@@ -67,8 +67,13 @@ export class UsageHub {
   }
 
   #dispatch(message: string): void {
-    for (const change of decodeUsageChanges(message)) {
-      const event: UsageUpdated = { type: "usage.updated", ...change };
+    const changes = decodeUsageChanges(message);
+    if (changes === undefined) {
+      this.#log.warn("ignoring a usage message that is not a JSON array");
+      return;
+    }
+    for (const change of changes) {
+      const event: UsageUpdated = { ...change, type: "usage.updated" };
       const text = JSON.stringify(event);
       for (const subscriber of this.#byClient.get(event.client_id) ?? []) this.#deliver(subscriber, text);
       for (const subscriber of this.#admins) this.#deliver(subscriber, text);
