@@ -1,13 +1,18 @@
 import { createLogger, loadWorkerConfigOrExit } from "@usage/core";
 import { startWorker } from "./runtime.ts";
 
-const SHUTDOWN_TIMEOUT_MS = 30_000;
+/**
+ * The stop's hard limit: the drain below (≤ 10 s), then close (≤ 20 s when Redis is gone: a
+ * graceful try, then one more after dropping the connections), with room to spare.
+ * Orchestrators must wait longer than this before a SIGKILL (compose: stop_grace_period).
+ */
+const SHUTDOWN_TIMEOUT_MS = 40_000;
 /**
  * On SIGTERM or SIGINT the worker first works off the hit queue, then stops. Under
  * `pnpm start` the gateway has exited by then (its batcher flushed into the queue), so no
  * accepted hit waits in Redis for the next start. A standalone worker does the same: it is
  * harmless (other workers share the queue; gateways still adding only make it wait) and
- * bounded by this, well inside SHUTDOWN_TIMEOUT_MS.
+ * bounded by this.
  */
 const DRAIN_TIMEOUT_MS = 10_000;
 
