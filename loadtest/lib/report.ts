@@ -3,7 +3,7 @@
  * about how fast hits reach Postgres, and one of the whole system is not the gateway's.
  */
 export const SCOPES = {
-  "gateway alone": "the gateway with Redis (Postgres for reads), no worker running: hits stop in the queue",
+  "gateway alone": "the gateway with Redis and Postgres, no worker running: accepted hits wait in the queue",
   "worker alone": "the worker draining a queue filled beforehand: no HTTP",
   "whole system": "gateway + worker + Redis + Postgres together: hits accepted by HTTP until committed",
   "per process": "one process's resident memory, whatever ran around it",
