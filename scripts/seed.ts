@@ -10,9 +10,11 @@ import { createProgress, formatCount, formatDuration } from "./seed/progress.ts"
 import { analyze, formatBytes, tableStats } from "./seed/stats.ts";
 
 /**
- * `pnpm seed --rows 50M [--clients 10000] [--days 30] [--chunk 1000000]`: fills the database
- * with synthetic hits generated inside Postgres, keeps the rollups equal to the raw rows
- * (same transaction per chunk), then lifts the live Redis counters to the rollups.
+ * `pnpm seed --database NAME --rows 50M [--redis-prefix NAME] [--clients 10000] [--days 30]
+ * [--chunk 1000000]`: fills database NAME (on DATABASE_URL's server, created if missing) with
+ * synthetic hits generated inside Postgres, keeps the rollups equal to the raw rows (same
+ * transaction per chunk), then lifts the live Redis counters under the prefix to the rollups.
+ * The target is never implied by DATABASE_URL, which is usually the dev database.
  * Exit codes: 0 done, 1 failure, 2 bad options, 130 interrupted.
  */
 
@@ -51,9 +53,12 @@ process.on("SIGINT", () => {
 const run = async (): Promise<number> => {
   const started = performance.now();
   const nowMs = Date.now();
-  const database = decodeURIComponent(new URL(config.databaseUrl).pathname.slice(1));
-  if (await ensureDatabase(config.databaseUrl)) note(`created database ${database}`);
-  const db = createDb(config.databaseUrl, { max: 2, applicationName: "usage-seed" });
+  const { database, redisPrefix } = options;
+  const target = new URL(config.databaseUrl);
+  target.pathname = `/${database}`;
+  const databaseUrl = target.toString();
+  if (await ensureDatabase(databaseUrl)) note(`created database ${database}`);
+  const db = createDb(databaseUrl, { max: 2, applicationName: "usage-seed" });
   const redis = createRedis(config.redisUrl, "command");
   try {
     // Fail before the long part, not after it.
@@ -65,7 +70,7 @@ const run = async (): Promise<number> => {
     const { ids, created } = await ensureSeedClients(db, options.clients);
     const slices = planSlices(options.rows, options.chunk, options.days, nowMs);
     note(
-      `database ${database}${applied.length > 0 ? ` (migrated: ${applied.join(", ")})` : ""}; ${formatCount(ids.length)} clients ` +
+      `database ${database} on ${target.host}, redis prefix ${redisPrefix}${applied.length > 0 ? ` (migrated: ${applied.join(", ")})` : ""}; ${formatCount(ids.length)} clients ` +
         `(${formatCount(created)} new); ${formatCount(options.rows)} hits over ${options.days} days in ${slices.length} chunk${slices.length === 1 ? "" : "s"} of ≤ ${formatCount(options.chunk)}`,
     );
 
@@ -92,7 +97,7 @@ const run = async (): Promise<number> => {
     const analyzeStarted = performance.now();
     await analyze(db);
     note(`analyzed in ${formatDuration((performance.now() - analyzeStarted) / 1000)}`);
-    const raised = await raiseLiveCounters(db, createCounters(redis, createKeys(config.redisPrefix)), Date.now());
+    const raised = await raiseLiveCounters(db, createCounters(redis, createKeys(redisPrefix)), Date.now());
     const stats = await tableStats(db);
     const totalSeconds = (performance.now() - started) / 1000;
     process.stdout.write(

@@ -1,5 +1,19 @@
+/**
+ * What was running when a figure was measured: a figure of the gateway alone says nothing
+ * about how fast hits reach Postgres, and one of the whole system is not the gateway's.
+ */
+export const SCOPES = {
+  "gateway alone": "the gateway with Redis and Postgres, no worker running: accepted hits wait in the queue",
+  "worker alone": "the worker draining a queue filled beforehand: no HTTP",
+  "whole system": "gateway + worker + Redis + Postgres together: hits accepted by HTTP until committed",
+  "per process": "one process's resident memory, whatever ran around it",
+  baseline: "not the service: a comparison measured in the same run",
+} as const;
+export type Scope = keyof typeof SCOPES;
+
 export interface Figure {
   what: string;
+  scope: Scope;
   value: number;
   unit: string;
   /** The figure it is compared with, measured in the same run. */
@@ -26,23 +40,40 @@ const targetText = (f: Figure): string => {
   return f.target.min !== undefined ? `≥ ${fmt(f.target.min)}${of}` : `≤ ${fmt(f.target.max as number)}${of}`;
 };
 
+/** The scopes the figures use, in SCOPES' order, each with what it means and which figures have it. */
+export const scopeLegend = (figures: Figure[]): Array<{ scope: Scope; meaning: string; figures: string[] }> =>
+  (Object.keys(SCOPES) as Scope[])
+    .map((scope) => ({ scope, meaning: SCOPES[scope], figures: figures.filter((f) => f.scope === scope).map((f) => f.what) }))
+    .filter((entry) => entry.figures.length > 0);
+
 export const markdownTable = (figures: Figure[]): string => {
+  const legend = scopeLegend(figures).map(({ scope, meaning }) => `- **${scope}**: ${meaning}`);
   const rows = figures.map((f) => {
     const ratio = ratioOf(f);
     const pass = passes(f);
-    return `| ${f.what} | ${fmt(f.value)} ${f.unit} | ${f.baseline ? `${f.baseline.what}: ${fmt(f.baseline.value)}` : ""} | ${ratio === undefined ? "" : `${ratio.toFixed(2)} ×`} | ${targetText(f)} | ${pass === undefined ? "" : pass ? "✅" : "❌"} |`;
+    return `| ${f.what} | ${f.scope} | ${fmt(f.value)} ${f.unit} | ${f.baseline ? `${f.baseline.what}: ${fmt(f.baseline.value)}` : ""} | ${ratio === undefined ? "" : `${ratio.toFixed(2)} ×`} | ${targetText(f)} | ${pass === undefined ? "" : pass ? "✅" : "❌"} |`;
   });
-  return ["| figure | measured | baseline (same run) | ratio | target | |", "|---|---:|---|---:|---|---|", ...rows].join("\n");
+  return [
+    "Scope: what was running when a figure was measured.",
+    "",
+    ...legend,
+    "",
+    "| figure | scope | measured | baseline (same run) | ratio | target | |",
+    "|---|---|---:|---|---:|---|---|",
+    ...rows,
+  ].join("\n");
 };
 
-export const textTable = (figures: Figure[]): string =>
-  figures
-    .map((f) => {
-      const ratio = ratioOf(f);
-      const pass = passes(f);
-      return `${f.what.padEnd(52)} ${`${fmt(f.value)} ${f.unit}`.padStart(18)}  ${ratio === undefined ? "".padStart(8) : `${ratio.toFixed(2)} ×`.padStart(8)}  ${targetText(f).padEnd(22)} ${pass === undefined ? "" : pass ? "pass" : "MISS"}`;
-    })
-    .join("\n");
+/** The figures as text, under a header saying which are the gateway alone and which the whole system. */
+export const textTable = (figures: Figure[]): string => {
+  const legend = scopeLegend(figures).map(({ scope, meaning }) => `  ${scope.padEnd(14)} ${meaning}`);
+  const rows = figures.map((f) => {
+    const ratio = ratioOf(f);
+    const pass = passes(f);
+    return `${f.what.padEnd(52)} ${f.scope.padEnd(14)} ${`${fmt(f.value)} ${f.unit}`.padStart(18)}  ${ratio === undefined ? "".padStart(8) : `${ratio.toFixed(2)} ×`.padStart(8)}  ${targetText(f).padEnd(22)} ${pass === undefined ? "" : pass ? "pass" : "MISS"}`;
+  });
+  return ["Scope: what was running when a figure was measured.", ...legend, "", ...rows].join("\n");
+};
 
 const escapeXml = (text: string): string => text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;");
 

@@ -2,6 +2,10 @@ import { parseArgs } from "node:util";
 
 /** What `pnpm seed` was asked to do. */
 export interface SeedOptions {
+  /** The database to fill, on the server DATABASE_URL names; created if missing. Never implied. */
+  database: string;
+  /** Prefix of the live Redis counters it raises: the database's name unless given. */
+  redisPrefix: string;
   rows: number;
   clients: number;
   days: number;
@@ -15,15 +19,36 @@ export class UsageError extends Error {
 }
 
 export const USAGE =
-  "usage: pnpm seed --rows N [--clients K=10000] [--days D=30] [--chunk C=1000000]   (counts: 50000000, 50_000_000 or 50M)";
+  "usage: pnpm seed --database NAME --rows N [--redis-prefix P=NAME] [--clients K=10000] [--days D=30] [--chunk C=1000000]   (counts: 50000000, 50_000_000 or 50M)";
+
+/** A name that needs no quoting anywhere (psql, URLs, Redis keys); not a maintenance database. */
+const DATABASE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+const RESERVED = new Set(["postgres", "template0", "template1"]);
+
+/**
+ * The target is explicit: DATABASE_URL usually points at the dev database, and 10,000 seed
+ * clients with millions of hits are not something to add to it by accident.
+ */
+const databaseName = (raw: string | undefined): string => {
+  if (raw === undefined) {
+    throw new UsageError(
+      "--database is required: the database to fill (created if missing) on DATABASE_URL's server, e.g. pnpm seed --database usage_seed --rows 1M",
+    );
+  }
+  if (!DATABASE_NAME.test(raw))
+    throw new UsageError(`--database "${raw}" must be letters, digits and _ (at most 63, not starting with a digit)`);
+  if (RESERVED.has(raw.toLowerCase())) throw new UsageError(`--database ${raw} is a maintenance database; name one of your own`);
+  return raw;
+};
 
 const DEFAULTS = { clients: 10_000, days: 30, chunk: 1_000_000 } as const;
+type Count = "rows" | "clients" | "days" | "chunk";
 const LIMITS = {
   rows: [1, 10_000_000_000],
   clients: [1, 1_000_000],
   days: [1, 3650],
   chunk: [1, 10_000_000],
-} as const satisfies Record<keyof SeedOptions, readonly [number, number]>;
+} as const satisfies Record<Count, readonly [number, number]>;
 
 const COUNT = /^(\d+(?:_\d+)*)(?:\.(\d+))?([kmgb])?$/i;
 const SCALE: Record<string, number> = { k: 1e3, m: 1e6, g: 1e9, b: 1e9 };
@@ -39,7 +64,7 @@ export const parseCount = (raw: string): number | undefined => {
   return Number.isSafeInteger(rounded) && Math.abs(value - rounded) < 1e-6 ? rounded : undefined;
 };
 
-const count = (name: keyof SeedOptions, raw: string | undefined, fallback?: number): number => {
+const count = (name: Count, raw: string | undefined, fallback?: number): number => {
   if (raw === undefined) {
     if (fallback === undefined) throw new UsageError(`--${name} is required, e.g. pnpm seed --${name} 50M`);
     return fallback;
@@ -60,6 +85,8 @@ export const parseSeedOptions = (argv: readonly string[], maxEventAgeDays: numbe
       strict: true,
       allowPositionals: false,
       options: {
+        database: { type: "string" },
+        "redis-prefix": { type: "string" },
         rows: { type: "string" },
         clients: { type: "string" },
         days: { type: "string" },
@@ -72,7 +99,12 @@ export const parseSeedOptions = (argv: readonly string[], maxEventAgeDays: numbe
   }
   if (values.help === true) return "help";
   const text = (name: string): string | undefined => (typeof values[name] === "string" ? values[name] : undefined);
+  const database = databaseName(text("database"));
+  const redisPrefix = text("redis-prefix") ?? database;
+  if (redisPrefix === "") throw new UsageError("--redis-prefix must not be empty");
   const options: SeedOptions = {
+    database,
+    redisPrefix,
     rows: count("rows", text("rows")),
     clients: count("clients", text("clients"), DEFAULTS.clients),
     days: count("days", text("days"), DEFAULTS.days),

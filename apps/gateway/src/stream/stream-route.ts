@@ -1,10 +1,11 @@
 import type { WebSocket } from "@fastify/websocket";
-import { type UsageSnapshot, UsageSnapshot as UsageSnapshotSchema, UsageUpdated } from "@usage/contract";
+import type { UsageSnapshot } from "@usage/contract";
 import { AppError, utcDay } from "@usage/core";
 import { type Db, dailyTotalsForClients, dailyTotalsOfDay } from "@usage/db";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { bearerToken, type Principal } from "../auth/auth-service.ts";
 import { sendError } from "../http/errors.ts";
+import { streamRouteSchema } from "./stream-docs.ts";
 
 /** Close codes: 4401/4403 mirror HTTP 401/403; 1013 asks a slow reader to come back later. */
 export const CLOSE = { unauthorized: 4401, forbidden: 4403, tooSlow: 1013, goingAway: 1001 } as const;
@@ -39,12 +40,8 @@ export const streamRoute = async (app: FastifyInstance): Promise<void> => {
   app.route({
     method: "GET",
     url: "/usage/stream",
-    schema: {
-      tags: ["usage"],
-      summary: "WebSocket: usage.snapshot on connect, then usage.updated after each committed batch",
-      description: `Messages: ${JSON.stringify(UsageSnapshotSchema)} then ${JSON.stringify(UsageUpdated)}. Close 4401: bad or missing token; 4403: admin outside the allowlist; 1013: too slow.`,
-      hide: false,
-    },
+    // The 101 upgrade, the token parameter, the messages and the close codes (stream-docs.ts).
+    schema: streamRouteSchema(CLOSE),
     // A plain HTTP request (no upgrade) gets an answer in the contract's shape.
     handler: async (_request, reply) => sendError(reply, new AppError("VALIDATION_ERROR", "this route takes a WebSocket upgrade")),
     wsHandler: async (socket: WebSocket, request: FastifyRequest) => {
