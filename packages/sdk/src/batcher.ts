@@ -1,0 +1,345 @@
+import { decideBatch } from "./batch-outcome.ts";
+import { UsageError, type UsageErrorCode } from "./errors.ts";
+import type { WireHit } from "./hit.ts";
+import { bodyBytes, HitQueues } from "./hit-queues.ts";
+import { backoffMs, exchange, sleep, unrefTimer } from "./http.ts";
+import type { FlushResult, UsageStats } from "./types.ts";
+
+export interface BatcherSettings {
+  baseUrl: string;
+  flushAt: number;
+  flushIntervalMs: number;
+  maxQueueSize: number;
+  maxRetries: number;
+  timeoutMs: number;
+  maxBatchBytes: number;
+  concurrency: number;
+  fetch: typeof globalThis.fetch;
+  report: (error: UsageError) => void;
+}
+
+/** Hits taken from the queues into one request, until each is acknowledged, rejected or dropped. */
+interface Batch {
+  key: string;
+  epoch: number;
+  hits: WireHit[];
+  parts: string[];
+  attempt: number;
+  controller: AbortController;
+  /** Settled by a deadline while its request was still out: whatever comes back is ignored. */
+  done: boolean;
+}
+
+/** A flush() waiting for the hits held when it was called (those of epochs up to its own). */
+interface Waiter {
+  epoch: number;
+  remaining: number;
+  result: FlushResult;
+  resolve: () => void;
+}
+
+type Outcome = "sent" | "rejected" | "dropped";
+const MAX_IDS = 1000;
+const ids = (hits: readonly WireHit[]): string[] => hits.slice(0, MAX_IDS).map((hit) => hit.event_id);
+
+/**
+ * The ingest path: hits buffered per API key (see hit-queues.ts), sent as
+ * `POST /api/logs/batch` with at most `concurrency` batches alive, each retried until
+ * acknowledged, refused or given up. Holds at most `maxQueueSize` hits, buffered and in flight.
+ */
+export class Batcher {
+  readonly counts = { sent: 0, duplicates: 0, retried: 0, rejected: 0, dropped: 0 };
+  readonly #settings: BatcherSettings;
+  readonly #queues: HitQueues;
+  readonly #url: string;
+  readonly #batches = new Set<Batch>();
+  #inFlight = 0;
+  #epoch = 0;
+  #waiters: Waiter[] = [];
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #pumpScheduled = false;
+  #closed = false;
+  #fullDrops: { count: number; ids: string[] } | undefined;
+
+  constructor(settings: BatcherSettings) {
+    this.#settings = settings;
+    this.#queues = new HitQueues(settings.flushAt, settings.maxBatchBytes);
+    this.#url = `${settings.baseUrl}/api/logs/batch`;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  stats(): UsageStats {
+    return { queued: this.#queues.size, inFlight: this.#inFlight, ...this.counts };
+  }
+
+  add(key: string, hit: WireHit): void {
+    if (this.#closed) {
+      this.counts.dropped++;
+      this.#settings.report(
+        new UsageError("SHUT_DOWN", "hit tracked after shutdown(): dropped", { outcome: "dropped", eventIds: [hit.event_id] }),
+      );
+      return;
+    }
+    if (this.#queues.size + this.#inFlight >= this.#settings.maxQueueSize) {
+      this.#dropFull(hit.event_id);
+      return;
+    }
+    const { created, ready } = this.#queues.push(key, hit, this.#epoch);
+    if (created && this.#timer === undefined) {
+      this.#timer = unrefTimer(
+        setTimeout(() => {
+          this.#timer = undefined;
+          this.#queues.sealAll();
+          this.#pump();
+        }, this.#settings.flushIntervalMs),
+      );
+    }
+    if (ready) this.#schedulePump();
+  }
+
+  /** Sends everything held now; resolves once each of those hits is settled, or at the deadline. */
+  flush(timeoutMs: number): Promise<FlushResult> {
+    const epoch = this.#epoch++;
+    this.#queues.sealAll();
+    this.#pump();
+    const remaining = this.#queues.size + this.#inFlight;
+    const result: FlushResult = { sent: 0, rejected: 0, dropped: 0 };
+    if (remaining === 0) return Promise.resolve(result);
+    return new Promise((resolve) => {
+      // Not unref'd: whoever awaits this wants the process to live until it resolves.
+      const deadline = setTimeout(() => this.#expire(epoch), timeoutMs);
+      this.#waiters.push({
+        epoch,
+        remaining,
+        result,
+        resolve: () => {
+          clearTimeout(deadline);
+          resolve(result);
+        },
+      });
+    });
+  }
+
+  /** Flush, then refuse new hits and stop the timer. */
+  async close(timeoutMs: number): Promise<FlushResult> {
+    this.#closed = true;
+    const result = await this.flush(timeoutMs);
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    return result;
+  }
+
+  #schedulePump(): void {
+    if (this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    queueMicrotask(() => {
+      this.#pumpScheduled = false;
+      this.#pump();
+    });
+  }
+
+  #pump(): void {
+    while (this.#batches.size < this.#settings.concurrency) {
+      const taken = this.#queues.take();
+      if (taken === undefined) return;
+      const batch: Batch = { ...taken, attempt: 0, controller: new AbortController(), done: false };
+      this.#inFlight += batch.hits.length;
+      this.#batches.add(batch);
+      void this.#run(batch);
+    }
+  }
+
+  async #run(batch: Batch): Promise<void> {
+    const settings = this.#settings;
+    try {
+      while (!batch.done && batch.hits.length > 0) {
+        const answer = await exchange(
+          settings.fetch,
+          {
+            method: "POST",
+            url: this.#url,
+            headers: { "content-type": "application/json", "x-api-key": batch.key },
+            body: `{"hits":[${batch.parts.join(",")}]}`,
+          },
+          settings.timeoutMs,
+          batch.controller.signal,
+        );
+        if (batch.done) return;
+        const decision = decideBatch(answer, batch.hits.length);
+        switch (decision.action) {
+          case "sent":
+            this.#settle(batch, batch.hits.length, "sent", undefined, decision.duplicates);
+            return;
+          case "reject":
+            this.#settle(batch, batch.hits.length, "rejected", [decision.code, `batch rejected: ${decision.message}`, decision.status]);
+            return;
+          case "reject-one":
+            this.#settleAt(batch, decision.index, [
+              "VALIDATION_ERROR",
+              `hit ${decision.index} of a batch rejected: ${decision.message}`,
+              400,
+            ]);
+            this.counts.retried += batch.hits.length;
+            continue;
+          case "fit":
+            if (decision.keep < batch.hits.length) {
+              this.#settleTail(batch, decision.keep, ["RATE_LIMITED", `over quota: ${decision.message}`, 429]);
+            }
+            if (batch.hits.length === 0 || !this.#countAttempt(batch, decision.message)) return;
+            this.counts.retried += batch.hits.length;
+            continue;
+          case "split":
+            if (batch.hits.length === 1) {
+              this.#settle(batch, 1, "rejected", ["PAYLOAD_TOO_LARGE", `hit too large: ${decision.message}`, 413]);
+              return;
+            }
+            this.#splitBack(batch);
+            this.counts.retried += batch.hits.length;
+            continue;
+          case "retry": {
+            if (!this.#countAttempt(batch, decision.message)) return;
+            settings.report(
+              new UsageError(decision.code, `batch will be retried: ${decision.message}`, {
+                outcome: "retrying",
+                status: decision.status,
+                count: batch.hits.length,
+                eventIds: ids(batch.hits),
+                retryAfterSeconds: decision.retryAfterSeconds,
+              }),
+            );
+            // Full jitter; a retry-after (503) is a floor, with a little jitter above it.
+            const wait = backoffMs(batch.attempt - 1);
+            await sleep(
+              decision.retryAfterSeconds === undefined ? wait : decision.retryAfterSeconds * 1000 + wait / 4,
+              batch.controller.signal,
+            );
+            if (batch.done) return;
+            this.counts.retried += batch.hits.length;
+          }
+        }
+      }
+    } finally {
+      this.#batches.delete(batch);
+      this.#pump();
+    }
+  }
+
+  /** One more attempt, or false once the batch is dropped for having used them all. */
+  #countAttempt(batch: Batch, lastError: string): boolean {
+    batch.attempt++;
+    if (batch.attempt <= this.#settings.maxRetries) return true;
+    this.#settle(batch, batch.hits.length, "dropped", [
+      "RETRIES_EXHAUSTED",
+      `batch dropped after ${this.#settings.maxRetries} retries: ${lastError}`,
+    ]);
+    return false;
+  }
+
+  /** 413: the second half goes back to the front of its key's queue, this batch goes on with the first. */
+  #splitBack(batch: Batch): void {
+    this.#queues.lowerByteLimit(bodyBytes(batch.parts));
+    const half = Math.ceil(batch.hits.length / 2);
+    const rest = batch.hits.splice(half);
+    batch.parts.length = half;
+    this.#inFlight -= rest.length;
+    this.#queues.pushFront(batch.key, { hits: rest, epoch: batch.epoch, sealed: true });
+    this.#pump();
+  }
+
+  #settleAt(batch: Batch, index: number, why: [UsageErrorCode, string, number?]): void {
+    const [hit] = batch.hits.splice(index, 1);
+    batch.parts.splice(index, 1);
+    this.#account(batch.epoch, 1, "rejected");
+    this.#settings.report(new UsageError(why[0], why[1], { outcome: "rejected", status: why[2], eventIds: hit ? [hit.event_id] : [] }));
+  }
+
+  #settleTail(batch: Batch, keep: number, why: [UsageErrorCode, string, number?]): void {
+    const rejected = batch.hits.splice(keep);
+    batch.parts.length = keep;
+    this.#account(batch.epoch, rejected.length, "rejected");
+    this.#settings.report(
+      new UsageError(why[0], why[1], { outcome: "rejected", status: why[2], count: rejected.length, eventIds: ids(rejected) }),
+    );
+  }
+
+  #settle(batch: Batch, count: number, outcome: Outcome, why?: [UsageErrorCode, string, number?], duplicates = 0): void {
+    batch.done = true;
+    this.counts.duplicates += duplicates;
+    this.#account(batch.epoch, count, outcome);
+    if (why !== undefined && outcome !== "sent") {
+      this.#settings.report(new UsageError(why[0], why[1], { outcome, status: why[2], count, eventIds: ids(batch.hits) }));
+    }
+  }
+
+  /** Hits leave the client: counted, and every flush waiting for their epoch told. */
+  #account(epoch: number, count: number, outcome: Outcome, held = true): void {
+    if (held) this.#inFlight -= count;
+    this.counts[outcome] += count;
+    if (this.#waiters.length === 0) return;
+    for (const waiter of this.#waiters) {
+      if (epoch > waiter.epoch) continue;
+      waiter.result[outcome] += count;
+      waiter.remaining -= count;
+    }
+    const pending = this.#waiters.filter((waiter) => waiter.remaining > 0);
+    if (pending.length === this.#waiters.length) return;
+    for (const waiter of this.#waiters) if (waiter.remaining <= 0) waiter.resolve();
+    this.#waiters = pending;
+  }
+
+  /** A flush deadline: every hit of its epochs still held is dropped, in the queues and in flight. */
+  #expire(epoch: number): void {
+    const dropped: WireHit[] = [];
+    let count = 0;
+    for (const chunk of this.#queues.removeUpTo(epoch)) {
+      count += chunk.hits.length;
+      if (dropped.length < MAX_IDS) dropped.push(...chunk.hits.slice(0, MAX_IDS - dropped.length));
+      this.#account(chunk.epoch, chunk.hits.length, "dropped", false);
+    }
+    for (const batch of this.#batches) {
+      if (batch.done || batch.epoch > epoch) continue;
+      batch.done = true;
+      count += batch.hits.length;
+      if (dropped.length < MAX_IDS) dropped.push(...batch.hits.slice(0, MAX_IDS - dropped.length));
+      this.#account(batch.epoch, batch.hits.length, "dropped");
+      batch.controller.abort();
+    }
+    if (count > 0) {
+      this.#settings.report(
+        new UsageError("DEADLINE", `${count} hits still unacknowledged at the flush deadline: dropped`, {
+          outcome: "dropped",
+          count,
+          eventIds: ids(dropped),
+        }),
+      );
+    }
+    // Whatever was not found (already settled) no longer holds the waiter.
+    for (const waiter of this.#waiters) if (waiter.epoch <= epoch) waiter.resolve();
+    this.#waiters = this.#waiters.filter((waiter) => waiter.epoch > epoch);
+  }
+
+  /** Queue full: dropped now, reported once per burst (count exact, ids capped). */
+  #dropFull(eventId: string): void {
+    this.counts.dropped++;
+    if (this.#fullDrops === undefined) {
+      this.#fullDrops = { count: 0, ids: [] };
+      queueMicrotask(() => {
+        const drops = this.#fullDrops;
+        this.#fullDrops = undefined;
+        if (drops === undefined) return;
+        this.#settings.report(
+          new UsageError("QUEUE_FULL", `queue full (maxQueueSize ${this.#settings.maxQueueSize}): ${drops.count} hits dropped`, {
+            outcome: "dropped",
+            count: drops.count,
+            eventIds: drops.ids,
+          }),
+        );
+      });
+    }
+    this.#fullDrops.count++;
+    if (this.#fullDrops.ids.length < MAX_IDS) this.#fullDrops.ids.push(eventId);
+  }
+}
