@@ -1,5 +1,8 @@
+import type { AddressInfo } from "node:net";
 import { freePort } from "@usage/testkit";
+import express from "express";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { usageExpress } from "../src/express.ts";
 import { UsageClient } from "../src/index.ts";
 import { request, startExpressApp, startFastifyApp, storedHits } from "./apps.ts";
 import { type Stack, startStack } from "./helpers.ts";
@@ -72,6 +75,23 @@ describe("middleware records the user's answered requests through a real gateway
       await app.close();
     }
     await idle.shutdown();
+  });
+
+  it("Express, mounted on a route: enforce records the route's pattern too", async () => {
+    const { apiKey, clientId } = await stack.register();
+    const app = express();
+    app.get("/v3/things/:id", usageExpress({ client: usage, apiKey: (req) => req.get("x-api-key"), enforce: true }), (_req, res) => {
+      res.json({ ok: true });
+    });
+    const server = app.listen(0, "127.0.0.1");
+    await new Promise((resolve) => server.once("listening", resolve));
+    const response = await request(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, "/v3/things/5", apiKey);
+    expect(response.status).toBe(200);
+    expect(response.headers.get("x-ratelimit-remaining")).toBe("99999");
+    expect(await storedHits(stack, usage, clientId, 1)).toEqual([
+      { endpoint: "/v3/things/:id", method: "GET", status: null, ip: "127.0.0.1" },
+    ]);
+    await new Promise((resolve) => server.close(resolve));
   });
 
   it("enforce with the service unreachable: requests pass within enforceTimeoutMs and are tracked, to be counted later", async () => {
