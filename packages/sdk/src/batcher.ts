@@ -1,7 +1,8 @@
 import { decideBatch } from "./batch-outcome.ts";
+import { encodeBatch, LARGEST_HIT } from "./encode.ts";
 import { UsageError, type UsageErrorCode } from "./errors.ts";
 import type { WireHit } from "./hit.ts";
-import { bodyBytes, HitQueues } from "./hit-queues.ts";
+import { HitQueues, OPENED, READY } from "./hit-queues.ts";
 import { backoffMs, exchange, sleep, unrefTimer } from "./http.ts";
 import type { FlushResult, UsageStats } from "./types.ts";
 
@@ -23,7 +24,9 @@ interface Batch {
   key: string;
   epoch: number;
   hits: WireHit[];
-  parts: string[];
+  /** `{"hits":[…]}` of `hits`, a view of `buffer`. */
+  body: Uint8Array;
+  buffer: Uint8Array;
   attempt: number;
   controller: AbortController;
   /** Settled by a deadline while its request was still out: whatever comes back is ignored. */
@@ -40,6 +43,7 @@ interface Waiter {
 
 type Outcome = "sent" | "rejected" | "dropped";
 const MAX_IDS = 1000;
+const MIN_BYTE_LIMIT = 1024;
 const ids = (hits: readonly WireHit[]): string[] => hits.slice(0, MAX_IDS).map((hit) => hit.event_id);
 
 /**
@@ -53,6 +57,10 @@ export class Batcher {
   readonly #queues: HitQueues;
   readonly #url: string;
   readonly #batches = new Set<Batch>();
+  /** Body buffers of finished batches, for the next ones (at most one per concurrency slot). */
+  readonly #buffers: Uint8Array[] = [];
+  /** The byte limit of a body: maxBatchBytes, or less after a 413. */
+  #byteLimit: number;
   #inFlight = 0;
   #epoch = 0;
   #waiters: Waiter[] = [];
@@ -63,7 +71,8 @@ export class Batcher {
 
   constructor(settings: BatcherSettings) {
     this.#settings = settings;
-    this.#queues = new HitQueues(settings.flushAt, settings.maxBatchBytes);
+    this.#queues = new HitQueues(settings.flushAt);
+    this.#byteLimit = settings.maxBatchBytes;
     this.#url = `${settings.baseUrl}/api/logs/batch`;
   }
 
@@ -87,8 +96,8 @@ export class Batcher {
       this.#dropFull(hit.event_id);
       return;
     }
-    const { created, ready } = this.#queues.push(key, hit, this.#epoch);
-    if (created && this.#timer === undefined) {
+    const flags = this.#queues.push(key, hit, this.#epoch);
+    if ((flags & OPENED) !== 0 && this.#timer === undefined) {
       this.#timer = unrefTimer(
         setTimeout(() => {
           this.#timer = undefined;
@@ -97,7 +106,7 @@ export class Batcher {
         }, this.#settings.flushIntervalMs),
       );
     }
-    if (ready) this.#schedulePump();
+    if ((flags & READY) !== 0) this.#schedulePump();
   }
 
   /** Sends everything held now; resolves once each of those hits is settled, or at the deadline. */
@@ -145,11 +154,33 @@ export class Batcher {
     while (this.#batches.size < this.#settings.concurrency) {
       const taken = this.#queues.take();
       if (taken === undefined) return;
-      const batch: Batch = { ...taken, attempt: 0, controller: new AbortController(), done: false };
+      const { key, chunk } = taken;
+      const buffer = this.#buffers.pop() ?? new Uint8Array(this.#settings.maxBatchBytes + LARGEST_HIT);
+      const batch: Batch = {
+        key,
+        epoch: chunk.epoch,
+        hits: chunk.hits,
+        body: buffer,
+        buffer,
+        attempt: 0,
+        controller: new AbortController(),
+        done: false,
+      };
       this.#inFlight += batch.hits.length;
+      this.#encode(batch);
       this.#batches.add(batch);
       void this.#run(batch);
     }
+  }
+
+  /** Writes the batch's body; hits past the byte limit go back to the front of their key's queue. */
+  #encode(batch: Batch): void {
+    const { body, count } = encodeBatch(batch.hits, batch.buffer, this.#byteLimit);
+    batch.body = body;
+    if (count === batch.hits.length) return;
+    const rest = batch.hits.splice(count);
+    this.#inFlight -= rest.length;
+    this.#queues.pushFront(batch.key, { hits: rest, epoch: batch.epoch, sealed: true });
   }
 
   async #run(batch: Batch): Promise<void> {
@@ -162,7 +193,7 @@ export class Batcher {
             method: "POST",
             url: this.#url,
             headers: { "content-type": "application/json", "x-api-key": batch.key },
-            body: `{"hits":[${batch.parts.join(",")}]}`,
+            body: batch.body,
           },
           settings.timeoutMs,
           batch.controller.signal,
@@ -223,6 +254,8 @@ export class Batcher {
       }
     } finally {
       this.#batches.delete(batch);
+      if (this.#buffers.length < this.#settings.concurrency && batch.buffer.length >= this.#settings.maxBatchBytes)
+        this.#buffers.push(batch.buffer);
       this.#pump();
     }
   }
@@ -238,27 +271,29 @@ export class Batcher {
     return false;
   }
 
-  /** 413: the second half goes back to the front of its key's queue, this batch goes on with the first. */
+  /**
+   * 413: later bodies stay under half the refused one; the second half of the hits goes back
+   * to the front of its key's queue, this batch goes on with the first.
+   */
   #splitBack(batch: Batch): void {
-    this.#queues.lowerByteLimit(bodyBytes(batch.parts));
-    const half = Math.ceil(batch.hits.length / 2);
-    const rest = batch.hits.splice(half);
-    batch.parts.length = half;
+    this.#byteLimit = Math.max(MIN_BYTE_LIMIT, Math.min(this.#byteLimit, Math.floor(batch.body.length / 2)));
+    const rest = batch.hits.splice(Math.ceil(batch.hits.length / 2));
     this.#inFlight -= rest.length;
     this.#queues.pushFront(batch.key, { hits: rest, epoch: batch.epoch, sealed: true });
+    this.#encode(batch);
     this.#pump();
   }
 
   #settleAt(batch: Batch, index: number, why: [UsageErrorCode, string, number?]): void {
     const [hit] = batch.hits.splice(index, 1);
-    batch.parts.splice(index, 1);
+    if (batch.hits.length > 0) this.#encode(batch);
     this.#account(batch.epoch, 1, "rejected");
     this.#settings.report(new UsageError(why[0], why[1], { outcome: "rejected", status: why[2], eventIds: hit ? [hit.event_id] : [] }));
   }
 
   #settleTail(batch: Batch, keep: number, why: [UsageErrorCode, string, number?]): void {
     const rejected = batch.hits.splice(keep);
-    batch.parts.length = keep;
+    if (keep > 0) this.#encode(batch);
     this.#account(batch.epoch, rejected.length, "rejected");
     this.#settings.report(
       new UsageError(why[0], why[1], { outcome: "rejected", status: why[2], count: rejected.length, eventIds: ids(rejected) }),

@@ -1,4 +1,4 @@
-import { utf8Length, type WireHit } from "./hit.ts";
+import type { WireHit } from "./hit.ts";
 
 /**
  * Up to `flushAt` hits of one key and one flush epoch, in arrival order. A chunk is sent when
@@ -17,16 +17,8 @@ interface KeyQueue {
   ready: boolean;
 }
 
-export interface Taken {
-  key: string;
-  epoch: number;
-  hits: WireHit[];
-  /** Each hit as JSON, the batch body's items. */
-  parts: string[];
-}
-
-const BODY_OVERHEAD = '{"hits":[]}'.length;
-const MIN_BYTE_LIMIT = 1024;
+export const OPENED = 1;
+export const READY = 2;
 
 export const dispatchable = (chunk: Chunk, flushAt: number): boolean => chunk.sealed || chunk.hits.length >= flushAt;
 
@@ -37,31 +29,32 @@ export class HitQueues {
   readonly #byKey = new Map<string, KeyQueue>();
   #ready: KeyQueue[] = [];
   readonly #flushAt: number;
-  #byteLimit: number;
 
-  constructor(flushAt: number, maxBatchBytes: number) {
+  constructor(flushAt: number) {
     this.#flushAt = flushAt;
-    this.#byteLimit = maxBatchBytes;
   }
 
-  /** Appends a hit; `created` when it opened a chunk, `ready` when its key just became sendable. */
-  push(key: string, hit: WireHit, epoch: number): { created: boolean; ready: boolean } {
+  /**
+   * Appends a hit. Answers flags (a number: nothing to allocate per hit): `OPENED` when it
+   * opened a chunk, `READY` when its key just became sendable.
+   */
+  push(key: string, hit: WireHit, epoch: number): number {
     const queue = this.#queue(key);
     let last = queue.chunks[queue.chunks.length - 1];
-    let created = false;
+    let flags = 0;
     if (last === undefined || last.sealed || last.epoch !== epoch || last.hits.length >= this.#flushAt) {
       last = { hits: [], epoch, sealed: false };
       queue.chunks.push(last);
-      created = true;
+      flags = OPENED;
     }
     last.hits.push(hit);
     this.size++;
-    if (queue.ready || last.hits.length < this.#flushAt || queue.chunks[0] !== last) return { created, ready: false };
+    if (queue.ready || last.hits.length < this.#flushAt || queue.chunks[0] !== last) return flags;
     this.#markReady(queue);
-    return { created, ready: true };
+    return flags | READY;
   }
 
-  /** Puts hits back before the others of their key (the second half of a batch refused as too large). */
+  /** Puts hits back before the others of their key (what did not fit in a batch, or its refused half). */
   pushFront(key: string, chunk: Chunk): void {
     const queue = this.#queue(key);
     queue.chunks.unshift(chunk);
@@ -69,20 +62,18 @@ export class HitQueues {
     if (!queue.ready) this.#markReady(queue);
   }
 
-  /** The next batch to send, serialised and under the byte limit, or undefined. */
-  take(): Taken | undefined {
+  /** The next chunk to send, or undefined. */
+  take(): { key: string; chunk: Chunk } | undefined {
     for (let queue = this.#ready.shift(); queue !== undefined; queue = this.#ready.shift()) {
       queue.ready = false;
       const chunk = queue.chunks[0];
       if (chunk === undefined || !dispatchable(chunk, this.#flushAt)) continue;
       queue.chunks.shift();
-      const { parts, cut } = this.#serialize(chunk.hits);
-      if (cut < chunk.hits.length) queue.chunks.unshift({ hits: chunk.hits.splice(cut), epoch: chunk.epoch, sealed: true });
       this.size -= chunk.hits.length;
       const next = queue.chunks[0];
       if (next === undefined) this.#byKey.delete(queue.key);
       else if (dispatchable(next, this.#flushAt)) this.#markReady(queue);
-      return { key: queue.key, epoch: chunk.epoch, hits: chunk.hits, parts };
+      return { key: queue.key, chunk };
     }
     return undefined;
   }
@@ -110,11 +101,6 @@ export class HitQueues {
     return removed;
   }
 
-  /** After a 413: later batches stay under half the refused body. */
-  lowerByteLimit(refusedBytes: number): void {
-    this.#byteLimit = Math.max(MIN_BYTE_LIMIT, Math.min(this.#byteLimit, Math.floor(refusedBytes / 2)));
-  }
-
   #queue(key: string): KeyQueue {
     let queue = this.#byKey.get(key);
     if (queue === undefined) {
@@ -128,32 +114,4 @@ export class HitQueues {
     queue.ready = true;
     this.#ready.push(queue);
   }
-
-  /** JSON of each hit, cut where the body would pass the byte limit (never before the first). */
-  #serialize(hits: readonly WireHit[]): { parts: string[]; cut: number } {
-    const parts: string[] = [];
-    let chars = BODY_OVERHEAD;
-    // UTF-8 takes at most 3 bytes per UTF-16 unit: exact sizes only once that bound nears the limit.
-    let exact = -1;
-    for (let i = 0; i < hits.length; i++) {
-      const part = JSON.stringify(hits[i]);
-      const separator = i > 0 ? 1 : 0;
-      if (exact < 0 && (chars + part.length + separator) * 3 > this.#byteLimit) exact = bodyBytes(parts);
-      if (exact >= 0) {
-        const bytes = utf8Length(part) + separator;
-        if (i > 0 && exact + bytes > this.#byteLimit) return { parts, cut: i };
-        exact += bytes;
-      }
-      chars += part.length + separator;
-      parts.push(part);
-    }
-    return { parts, cut: hits.length };
-  }
 }
-
-/** Exact size of the body `{"hits":[parts…]}`. */
-export const bodyBytes = (parts: readonly string[]): number => {
-  let bytes = BODY_OVERHEAD + Math.max(0, parts.length - 1);
-  for (const part of parts) bytes += utf8Length(part);
-  return bytes;
-};

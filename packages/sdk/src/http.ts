@@ -10,7 +10,7 @@ export interface RequestSpec {
   method: "GET" | "POST";
   url: string;
   headers: Record<string, string>;
-  body?: string;
+  body?: string | Uint8Array;
 }
 
 const BACKOFF_BASE_MS = 200;

@@ -1,6 +1,6 @@
 import { type CallSettings, callWithRetries } from "./call.ts";
 import { codeOfStatus, UsageError } from "./errors.ts";
-import type { WireHit } from "./hit.ts";
+import { serializeHit, type WireHit } from "./hit.ts";
 import { messageOf, numberHeader, retryAfterSeconds } from "./http.ts";
 import type { RecordResult } from "./types.ts";
 
@@ -30,7 +30,7 @@ export class Recorder {
     }
     const answer = await callWithRetries(
       this.#settings,
-      { method: "POST", url: this.#url, headers: { "content-type": "application/json", "x-api-key": apiKey }, body: JSON.stringify(hit) },
+      { method: "POST", url: this.#url, headers: { "content-type": "application/json", "x-api-key": apiKey }, body: serializeHit(hit) },
       { deadlineMs, eventIds: [hit.event_id] },
     );
     const limit = numberHeader(answer.headers, "x-ratelimit-limit") ?? 0;

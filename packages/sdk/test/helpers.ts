@@ -108,7 +108,8 @@ export const watchingFetch = () => {
   const fetchImpl: typeof fetch = async (input, init) => {
     const path = new URL(String(input)).pathname;
     const headers = (init?.headers ?? {}) as Record<string, string>;
-    const body = typeof init?.body === "string" ? init.body : undefined;
+    const raw = init?.body;
+    const body = typeof raw === "string" ? raw : raw instanceof Uint8Array ? new TextDecoder().decode(raw) : undefined;
     const hits = path === "/api/logs/batch" && body !== undefined ? (JSON.parse(body) as { hits: unknown[] }).hits.length : 0;
     requests.push({ path, apiKey: headers["x-api-key"], hits, body });
     concurrency.peak = Math.max(concurrency.peak, ++concurrency.now);

@@ -1,6 +1,6 @@
 import { isIP } from "node:net";
 import { describe, expect, it } from "vitest";
-import { isIp, toWireHit, utf8Length } from "../src/hit.ts";
+import { isIp, isoOf, serializeHit, toWireHit } from "../src/hit.ts";
 import { UsageClient } from "../src/index.ts";
 
 const client = () => new UsageClient({ baseUrl: "http://127.0.0.1:9", apiKey: "uk_unit", flushIntervalMs: 3_600_000, onError: () => {} });
@@ -40,7 +40,8 @@ describe("track(): synchronous, and a TypeError only for a hit that can never be
   it("takes what the service takes: lower-case methods, Date, epoch ms and RFC 3339 timestamps; defaults to now", () => {
     const id = () => "00000000-0000-4000-8000-000000000000";
     const at = Date.UTC(2026, 0, 2, 3, 4, 5, 6);
-    expect(toWireHit({ endpoint: "/a", ip: "192.0.2.1", method: "post", status: 201, timestamp: at }, id)).toEqual({
+    const serialized = (hit: Parameters<typeof toWireHit>[0]) => JSON.parse(serializeHit(toWireHit(hit, id))) as Record<string, unknown>;
+    expect(serialized({ endpoint: "/a", ip: "192.0.2.1", method: "post", status: 201, timestamp: at })).toEqual({
       ip: "192.0.2.1",
       endpoint: "/a",
       timestamp: "2026-01-02T03:04:05.006Z",
@@ -48,12 +49,12 @@ describe("track(): synchronous, and a TypeError only for a hit that can never be
       status: 201,
       event_id: "00000000-0000-4000-8000-000000000000",
     });
-    expect(toWireHit({ endpoint: "/a", ip: "::1", timestamp: new Date(at) }, id).timestamp).toBe("2026-01-02T03:04:05.006Z");
-    expect(toWireHit({ endpoint: "/a", ip: "::1", timestamp: "2026-01-02T03:04:05+01:00" }, id).timestamp).toBe(
-      "2026-01-02T03:04:05+01:00",
-    );
+    expect(serialized({ endpoint: "/a", ip: "::1", timestamp: new Date(at) }).timestamp).toBe("2026-01-02T03:04:05.006Z");
+    expect(serialized({ endpoint: "/a", ip: "::1", timestamp: "2026-01-02T03:04:05+01:00" }).timestamp).toBe("2026-01-02T03:04:05+01:00");
+    // Absent fields stay absent on the wire.
+    expect(Object.keys(serialized({ endpoint: "/a", ip: "::1" })).sort()).toEqual(["endpoint", "event_id", "ip", "timestamp"]);
     const before = Date.now();
-    const now = Date.parse(toWireHit({ endpoint: "/a", ip: "::1" }, id).timestamp);
+    const now = Date.parse(serialized({ endpoint: "/a", ip: "::1" }).timestamp as string);
     expect(now).toBeGreaterThanOrEqual(before);
     expect(now).toBeLessThanOrEqual(Date.now());
   });
@@ -117,10 +118,46 @@ describe("the address check is the gateway's (Node's isIP, no zone)", () => {
   });
 });
 
-describe("utf8Length", () => {
-  it("equals Buffer.byteLength, surrogate pairs and lone surrogates included", () => {
-    for (const text of ["", "abc", "é", "€", "😀", "a😀b€é", "\ud800", "x\udc00y", `"\\${"é".repeat(100)}`]) {
-      expect([text, utf8Length(text)]).toEqual([text, Buffer.byteLength(text)]);
+describe("serializeHit", () => {
+  it("writes the JSON the service parses back into the hit, hostile endpoints and caller timestamps included", () => {
+    const id = () => "00000000-0000-4000-8000-000000000000";
+    for (const endpoint of ["/plain", '/quote"s', "/back\\slash", "/new\nline\ttab\u0001", "/ünïcode/😀", "/\u2028\u2029", "/lone\ud800"]) {
+      for (const extra of [
+        {},
+        { method: "GET" },
+        { status: 204 },
+        { method: "DELETE", status: 500, timestamp: "2026-01-02 03:04:05.5+0100" },
+      ]) {
+        const hit = { endpoint, ip: "2001:db8::7", ...extra };
+        const wire = toWireHit(hit, id);
+        const expected = {
+          ...wire,
+          timestamp: typeof wire.timestamp === "number" ? new Date(wire.timestamp).toISOString() : wire.timestamp,
+        };
+        expect(JSON.parse(serializeHit(wire))).toEqual(JSON.parse(JSON.stringify(expected)));
+      }
     }
+  });
+});
+
+describe("isoOf", () => {
+  it("formats as Date#toISOString does", () => {
+    const samples = [
+      0,
+      1,
+      999,
+      1000,
+      59_999,
+      60_000,
+      -1,
+      -60_001,
+      Date.now(),
+      951_782_400_000,
+      253_402_300_799_999,
+      253_402_300_800_000,
+      -62_135_596_800_001,
+    ];
+    for (let i = 0; i < 10_000; i++) samples.push(Math.floor((Math.random() - 0.3) * 4e12));
+    for (const ms of samples) expect([ms, isoOf(ms)]).toEqual([ms, new Date(ms).toISOString()]);
   });
 });
