@@ -80,23 +80,27 @@ export const usageExpress = (options: UsageExpressOptions): RequestHandler => {
     }
     // Before routing, only a route-level middleware knows its pattern: elsewhere the path is used.
     const hit = hitOf(request.method, endpointOf(pattern(), request.originalUrl), request.ip, undefined, globalThis.crypto.randomUUID());
+    // check() never rejects; whatever else fails here lets the request through.
     void check(client, key, hit, timeoutMs)
       .then((verdict) => {
-        if (verdict.kind === "unknown") {
-          eventId = hit?.eventId;
-          next();
-          return;
+        let proceed = true;
+        try {
+          if (verdict.kind === "unknown") eventId = hit?.eventId;
+          else if (verdict.kind === "counted") {
+            settled = true;
+            response.set(quotaHeaders(verdict.result));
+          } else {
+            settled = true;
+            const answer = tooManyRequests(verdict.result);
+            response.status(429).set(answer.headers).json(answer.body);
+            proceed = false;
+          }
+        } catch (error) {
+          report(client, "enforce failed", error);
         }
-        settled = true;
-        if (verdict.kind === "counted") {
-          response.set(quotaHeaders(verdict.result));
-          next();
-          return;
-        }
-        const answer = tooManyRequests(verdict.result);
-        response.status(429).set(answer.headers).json(answer.body);
+        if (proceed) next();
       })
-      .catch((error: unknown) => report(client, "enforce failed", error));
+      .catch((error: unknown) => report(client, "a handler after the middleware failed", error));
   };
 };
 

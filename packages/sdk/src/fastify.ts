@@ -7,6 +7,7 @@ import {
   keyOf,
   type MiddlewareOptions,
   quotaHeaders,
+  report,
   tooManyRequests,
   trackAnswered,
 } from "./middleware-core.ts";
@@ -47,12 +48,18 @@ const plugin: FastifyPluginAsync<UsageFastifyOptions> = async (app, options) => 
         return;
       }
       state.settled = true;
-      if (verdict.kind === "counted") {
-        reply.headers(quotaHeaders(verdict.result));
+      try {
+        if (verdict.kind === "counted") {
+          reply.headers(quotaHeaders(verdict.result));
+          return;
+        }
+        const answer = tooManyRequests(verdict.result);
+        return reply.code(429).headers(answer.headers).send(answer.body);
+      } catch (error) {
+        // never into the request path: let it through
+        report(client, "enforce failed", error);
         return;
       }
-      const answer = tooManyRequests(verdict.result);
-      return reply.code(429).headers(answer.headers).send(answer.body);
     });
   }
 

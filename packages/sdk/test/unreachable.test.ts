@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { createServer, type Server, type Socket } from "node:net";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
@@ -65,6 +66,40 @@ describe("a gateway that is down: nothing listening", () => {
     expect(exhausted).toHaveLength(1);
     expect(exhausted[0]?.eventIds).toEqual(ids);
     await usage.shutdown();
+  });
+});
+
+describe("the process's life", () => {
+  const SDK = new URL("../src/index.ts", import.meta.url).pathname;
+  /** Runs a module as its own process (the project's Node strips the types); resolves with its exit code and duration. */
+  const runScript = (code: string): Promise<{ code: number | null; ms: number }> =>
+    new Promise((resolve) => {
+      const started = Date.now();
+      const child = spawn(process.execPath, ["--input-type=module", "-e", code], { stdio: ["ignore", "ignore", "inherit"] });
+      child.once("exit", (exitCode) => resolve({ code: exitCode, ms: Date.now() - started }));
+    });
+
+  it("timers never keep it alive: a script that tracks against a dead server and never shuts down exits at once", async () => {
+    const { code, ms } = await runScript(`
+      import { UsageClient } from ${JSON.stringify(SDK)};
+      const usage = new UsageClient({ baseUrl: "http://127.0.0.1:${await freePort()}", apiKey: "uk_test", flushAt: 10, flushIntervalMs: 60000, onError: () => {} });
+      for (let i = 0; i < 25; i++) usage.track({ endpoint: "/a", ip: "192.0.2.1" });
+    `);
+    expect(code).toBe(0);
+    expect(ms).toBeLessThan(3000);
+  });
+
+  it("flush() keeps it alive until it resolves, at its deadline at the latest", async () => {
+    const { code, ms } = await runScript(`
+      import { UsageClient } from ${JSON.stringify(SDK)};
+      const usage = new UsageClient({ baseUrl: "http://127.0.0.1:${await freePort()}", apiKey: "uk_test", maxRetries: 1000, onError: () => {} });
+      usage.track({ endpoint: "/a", ip: "192.0.2.1" });
+      const result = await usage.flush({ timeoutMs: 1500 });
+      if (result.dropped !== 1) process.exit(3);
+    `);
+    expect(code).toBe(0);
+    expect(ms).toBeGreaterThanOrEqual(1500);
+    expect(ms).toBeLessThan(5000);
   });
 });
 
