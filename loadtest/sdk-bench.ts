@@ -173,7 +173,9 @@ try {
   };
   const sdkWindow = async (): Promise<Window> => {
     step(`one UsageClient: flushAt ${BATCH}, concurrency ${CONNECTIONS}, ${D} s`);
-    return sdk.window(D);
+    const window = await sdk.window(D);
+    progress(`${Math.round(window.hitsPerSecond).toLocaleString("en-US")} hits/s acknowledged`);
+    return window;
   };
   const windows = { cannon: [await cannonWindow()], sdk: [await sdkWindow(), await sdkWindow()] };
   windows.cannon.push(await cannonWindow());
