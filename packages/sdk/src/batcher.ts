@@ -1,6 +1,8 @@
 import { decideBatch } from "./batch-outcome.ts";
+import { DropBurst } from "./drop-burst.ts";
 import { encodeBatch, LARGEST_HIT } from "./encode.ts";
 import { UsageError, type UsageErrorCode } from "./errors.ts";
+import { FlushWaiters, type Outcome } from "./flush-waiters.ts";
 import type { WireHit } from "./hit.ts";
 import { HitQueues, OPENED, READY } from "./hit-queues.ts";
 import { backoffMs, exchange, sleep, unrefTimer } from "./http.ts";
@@ -33,15 +35,6 @@ interface Batch {
   done: boolean;
 }
 
-/** A flush() waiting for the hits held when it was called (those of epochs up to its own). */
-interface Waiter {
-  epoch: number;
-  remaining: number;
-  result: FlushResult;
-  resolve: () => void;
-}
-
-type Outcome = "sent" | "rejected" | "dropped";
 const MAX_IDS = 1000;
 const MIN_BYTE_LIMIT = 1024;
 const ids = (hits: readonly WireHit[]): string[] => hits.slice(0, MAX_IDS).map((hit) => hit.event_id);
@@ -63,17 +56,18 @@ export class Batcher {
   #byteLimit: number;
   #inFlight = 0;
   #epoch = 0;
-  #waiters: Waiter[] = [];
+  readonly #waiters = new FlushWaiters();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #pumpScheduled = false;
   #closed = false;
-  #fullDrops: { count: number; ids: string[] } | undefined;
+  readonly #fullDrops: DropBurst;
 
   constructor(settings: BatcherSettings) {
     this.#settings = settings;
     this.#queues = new HitQueues(settings.flushAt);
     this.#byteLimit = settings.maxBatchBytes;
     this.#url = `${settings.baseUrl}/api/logs/batch`;
+    this.#fullDrops = new DropBurst(settings.report, settings.maxQueueSize);
   }
 
   get closed(): boolean {
@@ -93,7 +87,8 @@ export class Batcher {
       return;
     }
     if (this.#queues.size + this.#inFlight >= this.#settings.maxQueueSize) {
-      this.#dropFull(hit.event_id);
+      this.counts.dropped++;
+      this.#fullDrops.add(hit.event_id);
       return;
     }
     const flags = this.#queues.push(key, hit, this.#epoch);
@@ -114,22 +109,7 @@ export class Batcher {
     const epoch = this.#epoch++;
     this.#queues.sealAll();
     this.#pump();
-    const remaining = this.#queues.size + this.#inFlight;
-    const result: FlushResult = { sent: 0, rejected: 0, dropped: 0 };
-    if (remaining === 0) return Promise.resolve(result);
-    return new Promise((resolve) => {
-      // Not unref'd: whoever awaits this wants the process to live until it resolves.
-      const deadline = setTimeout(() => this.#expire(epoch), timeoutMs);
-      this.#waiters.push({
-        epoch,
-        remaining,
-        result,
-        resolve: () => {
-          clearTimeout(deadline);
-          resolve(result);
-        },
-      });
-    });
+    return this.#waiters.wait(epoch, this.#queues.size + this.#inFlight, timeoutMs, () => this.#expire(epoch));
   }
 
   /** Flush, then refuse new hits and stop the timer. */
@@ -313,16 +293,7 @@ export class Batcher {
   #account(epoch: number, count: number, outcome: Outcome, held = true): void {
     if (held) this.#inFlight -= count;
     this.counts[outcome] += count;
-    if (this.#waiters.length === 0) return;
-    for (const waiter of this.#waiters) {
-      if (epoch > waiter.epoch) continue;
-      waiter.result[outcome] += count;
-      waiter.remaining -= count;
-    }
-    const pending = this.#waiters.filter((waiter) => waiter.remaining > 0);
-    if (pending.length === this.#waiters.length) return;
-    for (const waiter of this.#waiters) if (waiter.remaining <= 0) waiter.resolve();
-    this.#waiters = pending;
+    this.#waiters.settled(epoch, count, outcome);
   }
 
   /** A flush deadline: every hit of its epochs still held is dropped, in the queues and in flight. */
@@ -351,30 +322,5 @@ export class Batcher {
         }),
       );
     }
-    // Whatever was not found (already settled) no longer holds the waiter.
-    for (const waiter of this.#waiters) if (waiter.epoch <= epoch) waiter.resolve();
-    this.#waiters = this.#waiters.filter((waiter) => waiter.epoch > epoch);
-  }
-
-  /** Queue full: dropped now, reported once per burst (count exact, ids capped). */
-  #dropFull(eventId: string): void {
-    this.counts.dropped++;
-    if (this.#fullDrops === undefined) {
-      this.#fullDrops = { count: 0, ids: [] };
-      queueMicrotask(() => {
-        const drops = this.#fullDrops;
-        this.#fullDrops = undefined;
-        if (drops === undefined) return;
-        this.#settings.report(
-          new UsageError("QUEUE_FULL", `queue full (maxQueueSize ${this.#settings.maxQueueSize}): ${drops.count} hits dropped`, {
-            outcome: "dropped",
-            count: drops.count,
-            eventIds: drops.ids,
-          }),
-        );
-      });
-    }
-    this.#fullDrops.count++;
-    if (this.#fullDrops.ids.length < MAX_IDS) this.#fullDrops.ids.push(eventId);
   }
 }
