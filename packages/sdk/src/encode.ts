@@ -100,6 +100,12 @@ export const writeHit = (buffer: Uint8Array, at: number, hit: WireHit): number =
   return ascii(buffer, end, F_END);
 };
 
+/** One hit's JSON as bytes (the body of `POST /api/logs`). */
+export const encodeHit = (hit: WireHit): Uint8Array => {
+  const buffer = new Uint8Array(hitRoom(hit));
+  return buffer.subarray(0, writeHit(buffer, 0, hit));
+};
+
 export interface Encoded {
   /** The body, a view of the buffer. */
   body: Uint8Array;

@@ -1,6 +1,7 @@
 import { type CallSettings, callWithRetries } from "./call.ts";
+import { encodeHit } from "./encode.ts";
 import { codeOfStatus, UsageError } from "./errors.ts";
-import { serializeHit, type WireHit } from "./hit.ts";
+import type { WireHit } from "./hit.ts";
 import { messageOf, numberHeader, retryAfterSeconds } from "./http.ts";
 import type { RecordResult } from "./types.ts";
 
@@ -30,7 +31,7 @@ export class Recorder {
     }
     const answer = await callWithRetries(
       this.#settings,
-      { method: "POST", url: this.#url, headers: { "content-type": "application/json", "x-api-key": apiKey }, body: serializeHit(hit) },
+      { method: "POST", url: this.#url, headers: { "content-type": "application/json", "x-api-key": apiKey }, body: encodeHit(hit) },
       { deadlineMs, eventIds: [hit.event_id] },
     );
     const limit = numberHeader(answer.headers, "x-ratelimit-limit") ?? 0;
