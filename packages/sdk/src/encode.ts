@@ -80,24 +80,58 @@ const isoTimestamp = (buffer: Uint8Array, at: number, epochMs: number): number =
 export const hitRoom = (hit: WireHit): number =>
   FIXED_ROOM + hit.endpoint.length * 6 + (typeof hit.timestamp === "string" ? hit.timestamp.length * 6 : 0);
 
+// The parts of a hit that repeat from one to the next, kept as bytes: the endpoint with the
+// field names around it (route patterns repeat), and method with status. Bounded: a map that
+// fills up is emptied.
+const MAX_CACHED = 2048;
+const middles = new Map<string, Uint8Array>();
+const tails = new Map<string | undefined, Map<number | undefined, Uint8Array>>();
+
+/** `","endpoint":"/v1/orders/:id","timestamp":` */
+const middleOf = (endpoint: string): Uint8Array => {
+  let bytes = middles.get(endpoint);
+  if (bytes === undefined) {
+    const scratch = new Uint8Array(F_ENDPOINT.length + endpoint.length * 6 + 2 + F_TIMESTAMP.length);
+    bytes = scratch.slice(0, ascii(scratch, jsonString(scratch, ascii(scratch, 0, F_ENDPOINT), endpoint), F_TIMESTAMP));
+    if (middles.size >= MAX_CACHED) middles.clear();
+    middles.set(endpoint, bytes);
+  }
+  return bytes;
+};
+
+/** `","method":"GET","status":200}` (or the part of it the hit has). */
+const tailOf = (method: string | undefined, status: number | undefined): Uint8Array => {
+  let byStatus = tails.get(method);
+  let bytes = byStatus?.get(status);
+  if (bytes === undefined) {
+    let text = method === undefined ? "" : `${F_METHOD}${method}`;
+    text += status === undefined ? F_END_QUOTED : `${F_STATUS}${status}${F_END}`;
+    bytes = new Uint8Array(text.length);
+    ascii(bytes, 0, text);
+    if (byStatus === undefined) {
+      if (tails.size >= MAX_CACHED) tails.clear();
+      byStatus = new Map();
+      tails.set(method, byStatus);
+    }
+    if (byStatus.size >= MAX_CACHED) byStatus.clear();
+    byStatus.set(status, bytes);
+  }
+  return bytes;
+};
+
 /** Writes one hit at `at`; the caller made sure `hitRoom(hit)` bytes are free there. */
 export const writeHit = (buffer: Uint8Array, at: number, hit: WireHit): number => {
   let end = ascii(buffer, at, F_IP);
   end = ascii(buffer, end, hit.ip);
-  end = ascii(buffer, end, F_ENDPOINT);
-  end = jsonString(buffer, end, hit.endpoint);
-  end = ascii(buffer, end, F_TIMESTAMP);
+  const middle = middleOf(hit.endpoint);
+  buffer.set(middle, end);
+  end += middle.length;
   end = typeof hit.timestamp === "number" ? isoTimestamp(buffer, end, hit.timestamp) : jsonString(buffer, end, hit.timestamp);
   end = ascii(buffer, end, F_EVENT);
   end = ascii(buffer, end, hit.event_id);
-  if (hit.method !== undefined) {
-    end = ascii(buffer, end, F_METHOD);
-    end = ascii(buffer, end, hit.method);
-  }
-  if (hit.status === undefined) return ascii(buffer, end, F_END_QUOTED);
-  end = ascii(buffer, end, F_STATUS);
-  end = ascii(buffer, end, String(hit.status));
-  return ascii(buffer, end, F_END);
+  const tail = tailOf(hit.method, hit.status);
+  buffer.set(tail, end);
+  return end + tail.length;
 };
 
 /** One hit's JSON as bytes (the body of `POST /api/logs`). */
