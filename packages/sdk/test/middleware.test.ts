@@ -1,5 +1,5 @@
-import type { AddressInfo } from "node:net";
-import { freePort } from "@usage/testkit";
+import { type AddressInfo, createServer, type Socket } from "node:net";
+import { eventually } from "@usage/testkit";
 import express from "express";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { usageExpress } from "../src/express.ts";
@@ -70,8 +70,7 @@ describe("middleware records the user's answered requests through a real gateway
       const seenByHandler = (await (await request(app.base, "/v1/probe", apiKey)).json()) as { queued: number };
       expect(seenByHandler.queued).toBe(before);
       // The response's finish event may come a moment after the caller has the body.
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      expect(idle.stats().queued).toBe(before + 1);
+      await eventually(async () => (idle.stats().queued === before + 1 ? true : undefined), 5000, "tracked after the response");
       await app.close();
     }
     await idle.shutdown();
@@ -94,16 +93,33 @@ describe("middleware records the user's answered requests through a real gateway
     await new Promise((resolve) => server.close(resolve));
   });
 
-  it("enforce with the service unreachable: requests pass within enforceTimeoutMs and are tracked, to be counted later", async () => {
-    const down = new UsageClient({ baseUrl: `http://127.0.0.1:${await freePort()}`, maxRetries: 0, onError: () => {} });
+  it("enforce with a service that does not answer: requests pass after enforceTimeoutMs and are tracked, to be counted later", async () => {
+    const sockets = new Set<Socket>();
+    const stalled = createServer((socket) => {
+      sockets.add(socket);
+      socket.on("error", () => {});
+    });
+    await new Promise<void>((resolve) => stalled.listen(0, "127.0.0.1", resolve));
+    const down = new UsageClient({
+      baseUrl: `http://127.0.0.1:${(stalled.address() as AddressInfo).port}`,
+      timeoutMs: 60_000,
+      onError: () => {},
+    });
     const app = await startFastifyApp({ client: down, enforce: true, enforceTimeoutMs: 300 });
     const started = Date.now();
     expect((await request(app.base, "/v1/orders/1", "uk_some_key")).status).toBe(200);
-    expect(Date.now() - started).toBeLessThan(1000);
+    const took = Date.now() - started;
+    expect(took).toBeGreaterThanOrEqual(290);
+    expect(took).toBeLessThan(5000);
     expect(app.handled.count).toBe(1);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(down.stats().queued + down.stats().inFlight).toBe(1);
+    await eventually(
+      async () => (down.stats().queued + down.stats().inFlight === 1 ? true : undefined),
+      5000,
+      "tracked after the response",
+    );
     await app.close();
     await down.shutdown({ timeoutMs: 100 });
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => stalled.close(resolve));
   });
 });

@@ -52,7 +52,8 @@ describe("a gateway that is down: nothing listening", () => {
 
     const started = Date.now();
     expect(await usage.shutdown({ timeoutMs: 300 })).toEqual({ sent: 0, rejected: 0, dropped: 2000 });
-    expect(Date.now() - started).toBeLessThan(1000);
+    // The deadline, not the retries (maxRetries 1000, backoff up to 30 s), ends it.
+    expect(Date.now() - started).toBeLessThan(3000);
     expect(usage.stats()).toMatchObject({ queued: 0, inFlight: 0, dropped: 420_000 });
   });
 
@@ -86,7 +87,8 @@ describe("the process's life", () => {
       for (let i = 0; i < 25; i++) usage.track({ endpoint: "/a", ip: "192.0.2.1" });
     `);
     expect(code).toBe(0);
-    expect(ms).toBeLessThan(3000);
+    // Not the 60 s flush interval, nor a retry's backoff: only the time to start a process.
+    expect(ms).toBeLessThan(10_000);
   });
 
   it("flush() keeps it alive until it resolves, at its deadline at the latest", async () => {
@@ -99,7 +101,7 @@ describe("the process's life", () => {
     `);
     expect(code).toBe(0);
     expect(ms).toBeGreaterThanOrEqual(1500);
-    expect(ms).toBeLessThan(5000);
+    expect(ms).toBeLessThan(12_000);
   });
 });
 
@@ -134,7 +136,8 @@ describe("a server that accepts connections and never answers", () => {
     const took = Date.now() - started;
     expect(result).toEqual({ sent: 0, rejected: 0, dropped: 12 });
     expect(took).toBeGreaterThanOrEqual(390);
-    expect(took).toBeLessThan(900);
+    // Requests time out after 60 s: only the deadline can have ended it (with room for a busy machine).
+    expect(took).toBeLessThan(5000);
     expect(errors.find((e) => e.code === "DEADLINE")).toMatchObject({ outcome: "dropped", count: 12 });
     expect(await usage.shutdown()).toBe(result);
 
@@ -148,7 +151,8 @@ describe("a server that accepts connections and never answers", () => {
     usage.track(hit());
     const started = Date.now();
     expect(await usage.flush({ timeoutMs: 200 })).toEqual({ sent: 0, rejected: 0, dropped: 1 });
-    expect(Date.now() - started).toBeLessThan(700);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(190);
+    expect(Date.now() - started).toBeLessThan(5000);
     usage.track(hit());
     expect(usage.stats()).toMatchObject({ queued: 1, dropped: 1 });
     await usage.shutdown({ timeoutMs: 100 });
