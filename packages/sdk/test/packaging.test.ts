@@ -161,9 +161,19 @@ describe("the packed tarball, installed into an empty npm project", () => {
     expect(readdirSync(join(consumer, "node_modules")).filter((name) => !name.startsWith("."))).toEqual(["@usage"]);
   });
 
-  it("works on the machine's Node (20): all three entry points, tracking against a real gateway, stream() over ws", {
+  it("works on the machine's Node (20): all three entry points, tracking against a real gateway, stream() over ws (and without it, a clear error)", {
     timeout: 120_000,
   }, async () => {
+    // Without a global WebSocket (Node 20) and without ws, stream() says what is missing.
+    writeFileSync(
+      join(consumer, "no-ws.mjs"),
+      `import { UsageClient } from "@usage/sdk";
+      if (typeof globalThis.WebSocket !== "undefined") { console.log("global WebSocket"); process.exit(0); }
+      const usage = new UsageClient({ baseUrl: "http://127.0.0.1:9", apiKey: "uk_x" });
+      await usage.stream().next().then(() => console.log("no error"), (error) => console.log(error.code));`,
+    );
+    expect(["UNSUPPORTED", "global WebSocket"]).toContain(run(node, ["no-ws.mjs"], consumer).trim());
+
     // What a user of the Fastify plugin and of stream() on Node 20 would have installed.
     linkInto(consumer, REPO, "fastify");
     linkInto(consumer, REPO, "ws");
