@@ -70,10 +70,6 @@ export class Batcher {
     this.#fullDrops = new DropBurst(settings.report, settings.maxQueueSize);
   }
 
-  get closed(): boolean {
-    return this.#closed;
-  }
-
   stats(): UsageStats {
     return { queued: this.#queues.size, inFlight: this.#inFlight, ...this.counts };
   }

@@ -37,9 +37,10 @@ export async function* streamEvents(deps: StreamDeps): AsyncGenerator<UsageEvent
   let attempt = 0;
   let refusals = 0;
   while (!deps.signal.aborted) {
-    let token: string;
+    let token: string | undefined;
     try {
-      token = await deps.tokens.get(deps.apiKey);
+      token = await untilAborted(deps.tokens.get(deps.apiKey), deps.signal);
+      if (token === undefined) return;
     } catch (error) {
       // The service is unreachable: keep trying, as for a lost connection. A refused key ends the stream.
       if (!(error instanceof UsageError) || !TRANSIENT.has(error.code)) throw error;
@@ -86,6 +87,25 @@ export async function* streamEvents(deps: StreamDeps): AsyncGenerator<UsageEvent
     await sleep(Math.min(RECONNECT_CAP_MS, 50 + backoffMs(attempt++)), deps.signal, true);
   }
 }
+
+/** The promise's value, or undefined as soon as `signal` aborts (the promise goes on alone). */
+const untilAborted = <T>(promise: Promise<T>, signal: AbortSignal): Promise<T | undefined> => {
+  if (signal.aborted) return Promise.resolve(undefined);
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => resolve(undefined);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+};
 
 /** One signal for the consumer's and the client's reasons to stop; `release` detaches it. */
 export const linkSignals = (...signals: Array<AbortSignal | undefined>): { signal: AbortSignal; release: () => void } => {

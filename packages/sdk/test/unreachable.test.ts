@@ -158,6 +158,16 @@ describe("a server that accepts connections and never answers", () => {
     await usage.shutdown({ timeoutMs: 100 });
   });
 
+  it("shutdown() ends a stream still waiting for its token", async () => {
+    const usage = new UsageClient({ baseUrl: base, apiKey: "uk_test_key", timeoutMs: 60_000, onError: () => {} });
+    const pending = usage.stream().next();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const started = Date.now();
+    await usage.shutdown({ timeoutMs: 100 });
+    expect(await pending).toEqual({ done: true, value: undefined });
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
   it("a request that outlives timeoutMs is retried", async () => {
     const errors: UsageError[] = [];
     const usage = new UsageClient({ baseUrl: base, apiKey: "uk_test_key", timeoutMs: 100, maxRetries: 1, onError: (e) => errors.push(e) });
