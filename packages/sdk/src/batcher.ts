@@ -33,6 +33,8 @@ interface Batch {
   controller: AbortController;
   /** Settled by a deadline while its request was still out: whatever comes back is ignored. */
   done: boolean;
+  /** While it waits out a backoff: ends the wait (a flush wants it sent now). */
+  wake: (() => void) | undefined;
 }
 
 const MAX_IDS = 1000;
@@ -100,11 +102,15 @@ export class Batcher {
     if ((flags & READY) !== 0) this.#schedulePump();
   }
 
-  /** Sends everything held now; resolves once each of those hits is settled, or at the deadline. */
+  /**
+   * Sends everything held now, batches waiting out a backoff included (not a retry-after);
+   * resolves once each of those hits is settled, or at the deadline.
+   */
   flush(timeoutMs: number): Promise<FlushResult> {
     const epoch = this.#epoch++;
     this.#queues.sealAll();
     this.#pump();
+    for (const batch of this.#batches) batch.wake?.();
     return this.#waiters.wait(epoch, this.#queues.size + this.#inFlight, timeoutMs, () => this.#expire(epoch));
   }
 
@@ -141,6 +147,7 @@ export class Batcher {
         attempt: 0,
         controller: new AbortController(),
         done: false,
+        wake: undefined,
       };
       this.#inFlight += batch.hits.length;
       this.#encode(batch);
@@ -217,12 +224,21 @@ export class Batcher {
                 retryAfterSeconds: decision.retryAfterSeconds,
               }),
             );
-            // Full jitter; a retry-after (503) is a floor, with a little jitter above it.
+            // Full jitter; a retry-after (503) is a floor, with a little jitter above it, that
+            // a flush does not cut short.
             const wait = backoffMs(batch.attempt - 1);
-            await sleep(
-              decision.retryAfterSeconds === undefined ? wait : decision.retryAfterSeconds * 1000 + wait / 4,
-              batch.controller.signal,
-            );
+            if (decision.retryAfterSeconds !== undefined) {
+              await sleep(decision.retryAfterSeconds * 1000 + wait / 4, batch.controller.signal);
+            } else {
+              // A signal of its own, aborted by either (AbortSignal.any is not in every Node 20).
+              const waking = new AbortController();
+              const wake = (): void => waking.abort();
+              batch.wake = wake;
+              batch.controller.signal.addEventListener("abort", wake, { once: true });
+              await sleep(wait, waking.signal);
+              batch.controller.signal.removeEventListener("abort", wake);
+              batch.wake = undefined;
+            }
             if (batch.done) return;
             this.counts.retried += batch.hits.length;
           }

@@ -1,5 +1,5 @@
 import { sql } from "kysely";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { UsageClient, type UsageError } from "../src/index.ts";
 import { hit, type Stack, startStack } from "./helpers.ts";
 
@@ -62,5 +62,34 @@ describe("a gateway killed with SIGKILL and restarted while the SDK sends", () =
     }>`SELECT coalesce(sum(total), 0)::int AS total FROM usage_daily WHERE client_id = ${clientId}`.execute(stack.env.db);
     expect(rollup.rows[0]?.total).toBe(20_000);
     await usage.shutdown();
+  });
+
+  it("flush() sends at once what waits out a backoff, so a gateway back up gets it before the deadline", async () => {
+    const { apiKey, clientId } = await stack.register();
+    const attempts: number[] = [];
+    const watched: typeof fetch = (input, init) => {
+      attempts.push(Date.now());
+      return fetch(input, init);
+    };
+    const usage = new UsageClient({ baseUrl: stack.base, apiKey, flushAt: 10, maxRetries: 50, fetch: watched, onError: () => {} });
+    // Backoffs at the top of their range (0.2, 0.4, 0.8, 1.6, 3.2, 6.4 s…), so that the batch is
+    // in a long one when the gateway comes back.
+    const random = vi.spyOn(Math, "random").mockReturnValue(0.999);
+    try {
+      await stack.killGateway();
+      for (let i = 0; i < 10; i++) usage.track(hit());
+      while (attempts.length < 5) await sleep(10);
+      await stack.startGateway();
+      const before = attempts.length;
+      const started = Date.now();
+      expect(await usage.flush({ timeoutMs: 20_000 })).toEqual({ sent: 10, rejected: 0, dropped: 0 });
+      // Sent on the flush, not when the backoff (3.2 s or 6.4 s by now) ran out.
+      expect(Date.now() - started).toBeLessThan(1500);
+      expect(attempts.length).toBe(before + 1);
+      expect(await stack.waitStored(clientId, 10)).toEqual({ rows: 10, ids: 10 });
+    } finally {
+      random.mockRestore();
+      await usage.shutdown();
+    }
   });
 });
