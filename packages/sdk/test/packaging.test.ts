@@ -18,7 +18,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Stack, startStack } from "./helpers.ts";
 
 const SDK = join(import.meta.dirname, "..");
-const REPO = join(SDK, "../..");
 
 /** The machine's own binary (pnpm puts the project's Node 24 first on PATH: skip the repo's folders). */
 const systemBinary = (name: string): string => {
@@ -175,8 +174,8 @@ describe("the packed tarball, installed into an empty npm project", () => {
     expect(["UNSUPPORTED", "global WebSocket"]).toContain(run(node, ["no-ws.mjs"], consumer).trim());
 
     // What a user of the Fastify plugin and of stream() on Node 20 would have installed.
-    linkInto(consumer, REPO, "fastify");
-    linkInto(consumer, REPO, "ws");
+    linkInto(consumer, SDK, "fastify");
+    linkInto(consumer, SDK, "ws");
     const { apiKey, clientId } = await stack.register("node 20");
     writeFileSync(join(consumer, "main.mjs"), CONSUMER_SCRIPT);
     const output = JSON.parse(run(node, ["main.mjs", stack.base, apiKey], consumer).trim().split("\n").at(-1) as string);
@@ -203,8 +202,8 @@ describe("the packed tarball, installed into an empty npm project", () => {
   });
 
   it("its declarations type-check a consumer's code under strict nodenext, without skipLibCheck", { timeout: 120_000 }, () => {
-    linkInto(consumer, REPO, "fastify");
-    linkInto(consumer, REPO, "@types/node");
+    linkInto(consumer, SDK, "fastify");
+    linkInto(consumer, SDK, "@types/node");
     linkInto(consumer, SDK, "@types/express");
     linkInto(consumer, SDK, "express");
     writeFileSync(join(consumer, "types.ts"), CONSUMER_TYPES);
