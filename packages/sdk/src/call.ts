@@ -17,17 +17,14 @@ export type Answer = Extract<Exchange, { kind: "answer" }>;
 export const callWithRetries = async (
   settings: CallSettings,
   spec: RequestSpec,
-  options: { deadlineMs?: number; signal?: AbortSignal; eventIds?: string[] } = {},
+  options: { deadlineMs?: number; eventIds?: string[] } = {},
 ): Promise<Answer> => {
   const deadline = options.deadlineMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.deadlineMs;
   let why = "";
   let last: { code: "NETWORK_ERROR" | "TIMEOUT" | "UNAVAILABLE"; status?: number } = { code: "NETWORK_ERROR" };
   for (let attempt = 0; ; attempt++) {
     const left = deadline - Date.now();
-    const result = await exchange(settings.fetch, spec, Math.max(1, Math.min(settings.timeoutMs, left)), options.signal);
-    if (result.kind === "aborted") {
-      throw new UsageError("DEADLINE", "call aborted", { outcome: "failed", eventIds: options.eventIds });
-    }
+    const result = await exchange(settings.fetch, spec, Math.max(1, Math.min(settings.timeoutMs, left)));
     let waitFloorMs = 0;
     if (result.kind === "answer") {
       if (!isRetryableStatus(result.status)) return result;
@@ -38,7 +35,8 @@ export const callWithRetries = async (
       why = "request timed out";
       last = { code: "TIMEOUT" };
     } else {
-      const cause = (result.error as { cause?: { code?: unknown } }).cause?.code;
+      // "network" (no signal is given here, so nothing aborts the call but its own timeout)
+      const cause = result.kind === "network" ? (result.error as { cause?: { code?: unknown } }).cause?.code : undefined;
       why = `network error${typeof cause === "string" ? ` (${cause})` : ""}`;
       last = { code: "NETWORK_ERROR" };
     }
@@ -50,6 +48,6 @@ export const callWithRetries = async (
         eventIds: options.eventIds,
       });
     }
-    await sleep(wait, options.signal, true);
+    await sleep(wait, undefined, true);
   }
 };
