@@ -136,8 +136,8 @@ const sdkFeeder = (base: string, apiKey: string) => {
 const figures: Figure[] = [];
 step(`track(): ${CALLS.toLocaleString("en-US")} calls`);
 const track = await measureTrack(CALLS);
-figures.push({ what: "track() per call, mean", value: track.mean, unit: "ns", target: { max: 1500 } });
-figures.push({ what: "track() per call, best round", value: track.best, unit: "ns" });
+figures.push({ what: "track() per call, mean", scope: "sdk alone", value: track.mean, unit: "ns", target: { max: 1500 } });
+figures.push({ what: "track() per call, best round", scope: "sdk alone", value: track.best, unit: "ns" });
 
 const env = await createBenchEnv(false);
 try {
@@ -207,11 +207,13 @@ try {
 
   figures.push({
     what: `autocannon, hits/s (${CONNECTIONS} connections, mean of ${ROUNDS})`,
+    scope: "baseline",
     value: mean(windows.cannon, "hitsPerSecond"),
     unit: "hits/s",
   });
   figures.push({
     what: `SDK delivery, hits/s (${CONNECTIONS} in flight, mean of ${ROUNDS})`,
+    scope: "gateway alone",
     value: mean(windows.sdk, "hitsPerSecond"),
     unit: "hits/s",
     baseline: { what: "autocannon, same batches", value: mean(windows.cannon, "hitsPerSecond") },

@@ -7,6 +7,7 @@ export const SCOPES = {
   "worker alone": "the worker draining a queue filled beforehand: no HTTP",
   "whole system": "gateway + worker + Redis + Postgres together: hits accepted by HTTP until committed",
   "per process": "one process's resident memory, whatever ran around it",
+  "sdk alone": "the SDK in the benchmark's own process, with no request sent",
   baseline: "not the service: a comparison measured in the same run",
 } as const;
 export type Scope = keyof typeof SCOPES;
