@@ -1,4 +1,7 @@
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
+
+const sdkSource = (file: string): string => fileURLToPath(new URL(`packages/sdk/src/${file}`, import.meta.url));
 
 const shared = {
   globalSetup: ["packages/testkit/src/global-setup.ts"],
@@ -8,6 +11,14 @@ const shared = {
 };
 
 export default defineConfig({
+  // Code under test that imports the SDK by its package name (the example API) gets its
+  // sources, not a dist/ that only a build makes.
+  resolve: {
+    alias: [
+      { find: /^@usage\/sdk$/, replacement: sdkSource("index.ts") },
+      { find: /^@usage\/sdk\/(fastify|express)$/, replacement: sdkSource("$1.ts") },
+    ],
+  },
   test: {
     projects: [
       {
