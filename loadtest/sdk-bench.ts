@@ -1,4 +1,8 @@
+import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { call } from "@usage/testkit";
 import { UsageClient } from "../packages/sdk/src/index.ts";
@@ -9,9 +13,10 @@ import { type Figure, textTable } from "./lib/report.ts";
 /**
  * `pnpm exec node loadtest/sdk-bench.ts [--duration 3] [--rounds 4] [--calls 2000000] [--connections 8]`:
  * what `track()` costs per call, and the hits per second one SDK instance delivers to a
- * spawned gateway beside autocannon posting the same 500-hit batches in the same run.
- * Throughput windows alternate (autocannon, SDK, SDK, autocannon, …). Bounded: about 45 s with
- * the defaults, stopped at 60 s whatever happens.
+ * spawned gateway beside autocannon posting the same 500-hit batches in the same run; the
+ * same two figures for the Go SDK (sdk/go, through its cmd/usage-bench) when `go` is on the
+ * PATH. Throughput windows alternate (autocannon, SDK, Go, then the other way round, …).
+ * Bounded: about 70 s with the defaults, stopped at 120 s whatever happens.
  */
 const { values } = parseArgs({
   options: {
@@ -27,12 +32,12 @@ const CALLS = Number(values.calls);
 const CONNECTIONS = Number(values.connections);
 if (
   !(D >= 2 && D <= 20) ||
-  !(ROUNDS >= 1 && ROUNDS <= 8 && ROUNDS * D <= 24) ||
+  !(ROUNDS >= 1 && ROUNDS <= 8 && ROUNDS * D <= 16) ||
   !(CALLS >= 100_000) ||
   !(CONNECTIONS >= 1 && CONNECTIONS <= 64)
 ) {
   process.stderr.write(
-    "usage: node loadtest/sdk-bench.ts [--duration 2..20] [--rounds 1..8, rounds × duration ≤ 24] [--calls ≥100000] [--connections 1..64]\n",
+    "usage: node loadtest/sdk-bench.ts [--duration 2..20] [--rounds 1..8, rounds × duration ≤ 16] [--calls ≥100000] [--connections 1..64]\n",
   );
   process.exit(2);
 }
@@ -44,10 +49,10 @@ const hitOf = () => ({ endpoint: "/v1/orders/:id", ip: "203.0.113.7", method: "G
 
 const procs: Proc[] = [];
 const watchdog = setTimeout(() => {
-  process.stderr.write("\nsdk-bench: over 60 s, stopping\n");
+  process.stderr.write("\nsdk-bench: over 120 s, stopping\n");
   for (const proc of procs) proc.child.kill("SIGKILL");
   process.exit(1);
-}, 60_000);
+}, 120_000);
 watchdog.unref();
 
 /** ns per track() call (the hit literal included), over rounds of 100,000 into a fresh client; the first round warms up. */
@@ -133,11 +138,40 @@ const sdkFeeder = (base: string, apiKey: string) => {
   };
 };
 
+/** The Go SDK's bench command, built once into a temp dir; undefined without Go. */
+const buildGoBench = (): { run: (args: string[]) => Record<string, number>; remove: () => void } | undefined => {
+  try {
+    execFileSync("go", ["version"], { stdio: "ignore" });
+  } catch {
+    progress("no Go on the PATH: the Go SDK's figures are left out");
+    return undefined;
+  }
+  const dir = mkdtempSync(join(tmpdir(), "usage-go-bench-"));
+  const binary = join(dir, "usage-bench");
+  execFileSync("go", ["build", "-o", binary, "./cmd/usage-bench"], {
+    cwd: "sdk/go",
+    env: { ...process.env, GOPROXY: "off" },
+    stdio: "inherit",
+  });
+  return {
+    run: (args) => JSON.parse(execFileSync(binary, args, { encoding: "utf8" })) as Record<string, number>,
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+};
+
 const figures: Figure[] = [];
 step(`track(): ${CALLS.toLocaleString("en-US")} calls`);
 const track = await measureTrack(CALLS);
 figures.push({ what: "track() per call, mean", scope: "sdk alone", value: track.mean, unit: "ns", target: { max: 1500 } });
 figures.push({ what: "track() per call, best round", scope: "sdk alone", value: track.best, unit: "ns" });
+
+step("building the Go SDK's bench command (sdk/go/cmd/usage-bench)");
+const goBench = buildGoBench();
+if (goBench !== undefined) {
+  step("Go Track(): 1,000,000 calls");
+  const goTrack = goBench.run(["-mode", "track", "-calls", "1000000"]);
+  figures.push({ what: "Go Track() per call", scope: "sdk alone", value: goTrack.nsPerCall as number, unit: "ns", target: { max: 1500 } });
+}
 
 const env = await createBenchEnv(false);
 try {
@@ -189,15 +223,30 @@ try {
     progress(`${Math.round(window.hitsPerSecond).toLocaleString("en-US")} hits/s acknowledged`);
     return window;
   };
-  const windows: { cannon: Window[]; sdk: Window[] } = { cannon: [], sdk: [] };
+  const goWindow = async (): Promise<Window> => {
+    step(`one Go client (sdk/go): FlushAt ${BATCH}, MaxInFlight ${CONNECTIONS}, ${D} s`);
+    const result = (goBench as NonNullable<typeof goBench>).run([
+      "-url",
+      gateway.base,
+      "-key",
+      apiKey,
+      "-seconds",
+      String(D),
+      "-in-flight",
+      String(CONNECTIONS),
+    ]);
+    progress(`${Math.round(result.hitsPerSecond as number).toLocaleString("en-US")} hits/s acknowledged (${result.errors} errors)`);
+    // The Go process's CPU is its own, not this one's.
+    return { hitsPerSecond: result.hitsPerSecond as number, cpu: 0 };
+  };
+  const windows: { cannon: Window[]; sdk: Window[]; go: Window[] } = { cannon: [], sdk: [], go: [] };
+  const order: Array<() => Promise<void>> = [
+    async () => void windows.cannon.push(await cannonWindow()),
+    async () => void windows.sdk.push(await sdkWindow()),
+    ...(goBench === undefined ? [] : [async () => void windows.go.push(await goWindow())]),
+  ];
   for (let round = 0; round < ROUNDS; round++) {
-    if (round % 2 === 0) {
-      windows.cannon.push(await cannonWindow());
-      windows.sdk.push(await sdkWindow());
-    } else {
-      windows.sdk.push(await sdkWindow());
-      windows.cannon.push(await cannonWindow());
-    }
+    for (const run of round % 2 === 0 ? order : [...order].reverse()) await run();
   }
   await sdk.close();
   const mean = (list: Window[], key: keyof Window): number => list.reduce((sum, w) => sum + w[key], 0) / list.length;
@@ -219,10 +268,21 @@ try {
     baseline: { what: "autocannon, same batches", value: mean(windows.cannon, "hitsPerSecond") },
     target: { min: 0.9, ofBaseline: true },
   });
+  if (windows.go.length > 0) {
+    figures.push({
+      what: `Go SDK delivery, hits/s (${CONNECTIONS} in flight, mean of ${ROUNDS})`,
+      scope: "gateway alone",
+      value: mean(windows.go, "hitsPerSecond"),
+      unit: "hits/s",
+      baseline: { what: "autocannon, same batches", value: mean(windows.cannon, "hitsPerSecond") },
+      target: { min: 0.9, ofBaseline: true },
+    });
+  }
   process.stdout.write(`\n${textTable(figures)}\n`);
   if (sdk.errors > 0) process.stdout.write(`(the SDK reported ${sdk.errors} errors)\n`);
 } finally {
   for (const proc of procs) await proc.stop();
   await env.cleanup();
+  goBench?.remove();
   clearTimeout(watchdog);
 }
