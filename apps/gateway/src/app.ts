@@ -25,6 +25,7 @@ import { docsPlugin } from "./ops/docs.ts";
 import { healthRoutes } from "./ops/health.ts";
 import { heartbeatPlugin } from "./ops/heartbeat.ts";
 import { metricsPlugin } from "./ops/metrics.ts";
+import { BOARD_PATH, queueBoardPlugin } from "./ops/queue-board.ts";
 import { opsRoutes } from "./ops/stats-route.ts";
 import { streamPlugin } from "./stream/plugin.ts";
 import { streamRoute } from "./stream/stream-route.ts";
@@ -121,5 +122,6 @@ export const buildApp = async (config: Readonly<GatewayConfig>, { logger }: AppO
     },
     { prefix: "/api" },
   );
+  await app.register(queueBoardPlugin, { prefix: BOARD_PATH, config, logger });
   return app;
 };
