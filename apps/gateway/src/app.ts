@@ -23,7 +23,10 @@ import { logsRoutes } from "./ingest/logs-route.ts";
 import { ingestPlugin } from "./ingest/plugin.ts";
 import { docsPlugin } from "./ops/docs.ts";
 import { healthRoutes } from "./ops/health.ts";
+import { heartbeatPlugin } from "./ops/heartbeat.ts";
 import { metricsPlugin } from "./ops/metrics.ts";
+import { BOARD_PATH, queueBoardPlugin } from "./ops/queue-board.ts";
+import { opsRoutes } from "./ops/stats-route.ts";
 import { streamPlugin } from "./stream/plugin.ts";
 import { streamRoute } from "./stream/stream-route.ts";
 import { usagePlugin } from "./usage/plugin.ts";
@@ -103,6 +106,8 @@ export const buildApp = async (config: Readonly<GatewayConfig>, { logger }: AppO
   await app.register(usagePlugin, { logger });
   await app.register(websocket, { options: { maxPayload: 4096 } });
   await app.register(streamPlugin, { config, logger });
+  // Last of the services: on close it runs first, counting this gateway out while Redis is open.
+  await app.register(heartbeatPlugin, { logger });
 
   // Routes.
   await app.register(healthRoutes);
@@ -113,8 +118,10 @@ export const buildApp = async (config: Readonly<GatewayConfig>, { logger }: AppO
       await api.register(logsRoutes, { defaultLimit: config.rateLimitPerHour });
       await api.register(usageRoutes);
       await api.register(streamRoute);
+      await api.register(opsRoutes);
     },
     { prefix: "/api" },
   );
+  await app.register(queueBoardPlugin, { prefix: BOARD_PATH, config, logger });
   return app;
 };

@@ -1,6 +1,7 @@
 /**
- * Every Redis key of the service. A client's keys share the hash tag `{clientId}` and the
- * global rankings share `{rank}`, so each group lives in one slot under Redis Cluster.
+ * Every Redis key of the service. A client's keys share the hash tag `{clientId}`, the
+ * global rankings share `{rank}` and the operations figures share `{ops}`, so each group
+ * lives in one slot under Redis Cluster.
  */
 export interface Keys {
   clientPrefix(clientId: string): string;
@@ -19,11 +20,16 @@ export interface Keys {
   rateLimitNamespace: string;
   /** Pub/sub channel of committed usage changes. */
   updatesChannel: string;
+  /** Hits accepted by every gateway in one epoch second (a counter with a short TTL). */
+  opsRate(epochSecond: number): string;
+  /** The live processes of a role: a hash of process id → its last heartbeat (ops-heartbeat.ts). */
+  opsMembers(role: "gateway" | "worker"): string;
 }
 
 export const createKeys = (prefix: string): Keys => {
   const client = (clientId: string): string => `${prefix}:{${clientId}}:`;
   const rank = `${prefix}:{rank}:`;
+  const ops = `${prefix}:{ops}:`;
   return {
     clientPrefix: client,
     rankPrefix: rank,
@@ -39,5 +45,7 @@ export const createKeys = (prefix: string): Keys => {
     queuePrefix: `${prefix}:{queue}`,
     rateLimitNamespace: `${prefix}:rl-register:`,
     updatesChannel: `${prefix}:usage-updated`,
+    opsRate: (epochSecond) => `${ops}rate:${epochSecond}`,
+    opsMembers: (role) => `${ops}${role}s`,
   };
 };
