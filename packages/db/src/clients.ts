@@ -60,7 +60,8 @@ export const findClientKeysByIds = async (db: Db, clientIds: readonly string[]):
 
 /**
  * The clients changed after `since` (by Postgres' clock), with that clock's reading taken in
- * the same statement: the caller's next `since`.
+ * the same statement: the caller's next `since`. A client never changed since it registered
+ * (updated_at = created_at) is left out: no gateway can hold anything about it to forget.
  */
 export const findClientsChangedSince = async (
   db: Db,
@@ -69,7 +70,7 @@ export const findClientsChangedSince = async (
   // The left join keeps one row (with now()) when nothing changed.
   const { rows } = await sql<{ checked_at: Date; client_id: string | null; revoked: boolean | null }>`
     SELECT now() AS checked_at, c.client_id, c.revoked_at IS NOT NULL AS revoked
-    FROM (SELECT 1) AS one LEFT JOIN clients c ON c.updated_at > ${since}`.execute(db);
+    FROM (SELECT 1) AS one LEFT JOIN clients c ON c.updated_at > ${since} AND c.updated_at <> c.created_at`.execute(db);
   const changed = rows.flatMap((row) => (row.client_id === null ? [] : [{ client_id: row.client_id, revoked: row.revoked === true }]));
   return { checkedAt: (rows[0] as { checked_at: Date }).checked_at, changed };
 };
