@@ -186,6 +186,20 @@ describe("client management: what the admin and a client can do", () => {
     });
   });
 
+  describe("an id in capitals", () => {
+    it("names the same client, and a change made through it takes effect at once", async () => {
+      const client = await gw.register();
+      expect((await logWith(client.api_key)).statusCode).toBe(202); // cached by this gateway
+      const upper = client.client_id.toUpperCase();
+      const patched = await patch(upper, { rate_limit_per_hour: 0 });
+      expect(patched.statusCode, patched.body).toBe(200);
+      expect(patched.json().client_id).toBe(client.client_id);
+      expectError(await logWith(client.api_key), 429, "RATE_LIMITED");
+      expect((await revoke(upper)).statusCode).toBe(200);
+      expectError(await logWith(client.api_key), 401, "UNAUTHORIZED");
+    });
+  });
+
   describe("POST /api/clients/{client_id}/revoke", () => {
     it("revokes once (a second call returns the same revoked_at); keys and tokens answer 401; usage stays", async () => {
       const client = await gw.register("Revoked");

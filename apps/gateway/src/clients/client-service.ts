@@ -50,6 +50,9 @@ export const createClientService = ({ db, cipher, changes, log }: ClientServiceD
     return record;
   };
 
+  // Postgres takes a UUID in any case, but caches and sockets are keyed by its lower-case text.
+  const canonical = (clientId: string): string => clientId.toLowerCase();
+
   return {
     async list({ limit, cursor, q }) {
       const after = cursor === undefined ? undefined : decodeListCursor(cursor);
@@ -67,21 +70,21 @@ export const createClientService = ({ db, cipher, changes, log }: ClientServiceD
     },
 
     async get(clientId) {
-      return toClient(found(await getClient(db, clientId)));
+      return toClient(found(await getClient(db, canonical(clientId))));
     },
 
     async update(clientId, patch) {
-      const record = found(await updateClient(db, clientId, patch));
-      await changes.announce({ client_id: clientId, revoked: record.revoked_at !== null });
+      const record = found(await updateClient(db, canonical(clientId), patch));
+      await changes.announce({ client_id: record.client_id, revoked: record.revoked_at !== null });
       return toClient(record);
     },
 
     async rotateKey(clientId, graceSeconds) {
       const apiKey = newApiKey();
-      const rotation = await rotateClientKey(db, clientId, apiKeyDigest(apiKey), graceSeconds);
+      const rotation = await rotateClientKey(db, canonical(clientId), apiKeyDigest(apiKey), graceSeconds);
       if (rotation === undefined) throw notFound();
       if (rotation === "revoked") throw new AppError("CONFLICT", "this client is revoked: its keys no longer work");
-      await changes.announce({ client_id: clientId, revoked: false });
+      await changes.announce({ client_id: canonical(clientId), revoked: false });
       return {
         api_key: apiKey,
         key_created_at: rotation.key_created_at.toISOString(),
@@ -90,8 +93,8 @@ export const createClientService = ({ db, cipher, changes, log }: ClientServiceD
     },
 
     async revoke(clientId) {
-      const record = found(await revokeClient(db, clientId));
-      await changes.announce({ client_id: clientId, revoked: true });
+      const record = found(await revokeClient(db, canonical(clientId)));
+      await changes.announce({ client_id: record.client_id, revoked: true });
       return toClient(record);
     },
   };
