@@ -11,6 +11,8 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import { authPlugin } from "./auth/auth-service.ts";
 import { registerRoute } from "./auth/register-route.ts";
 import { tokenRoute } from "./auth/token-route.ts";
+import { clientRoutes } from "./clients/client-routes.ts";
+import { clientsPlugin } from "./clients/plugin.ts";
 import { hitFormats } from "./http/ajv-formats.ts";
 import { edgeOptions, registerEdge } from "./http/edge.ts";
 import { registerErrorHandling } from "./http/errors.ts";
@@ -106,6 +108,7 @@ export const buildApp = async (config: Readonly<GatewayConfig>, { logger }: AppO
   await app.register(usagePlugin, { logger });
   await app.register(websocket, { options: { maxPayload: 4096 } });
   await app.register(streamPlugin, { config, logger });
+  await app.register(clientsPlugin, { config, logger });
   // Last of the services: on close it runs first, counting this gateway out while Redis is open.
   await app.register(heartbeatPlugin, { logger });
 
@@ -119,6 +122,7 @@ export const buildApp = async (config: Readonly<GatewayConfig>, { logger }: AppO
       await api.register(usageRoutes);
       await api.register(streamRoute);
       await api.register(opsRoutes);
+      await api.register(clientRoutes);
     },
     { prefix: "/api" },
   );

@@ -24,6 +24,8 @@ export interface Keys {
   opsRate(epochSecond: number): string;
   /** The live processes of a role: a hash of process id → its last heartbeat (ops-heartbeat.ts). */
   opsMembers(role: "gateway" | "worker"): string;
+  /** Pub/sub channel of client changes (quota, name, key, revocation): gateways forget what they cached. */
+  clientsChannel: string;
 }
 
 export const createKeys = (prefix: string): Keys => {
@@ -47,5 +49,6 @@ export const createKeys = (prefix: string): Keys => {
     updatesChannel: `${prefix}:usage-updated`,
     opsRate: (epochSecond) => `${ops}rate:${epochSecond}`,
     opsMembers: (role) => `${ops}${role}s`,
+    clientsChannel: `${prefix}:clients-changed`,
   };
 };
