@@ -24,6 +24,7 @@ import { ingestPlugin } from "./ingest/plugin.ts";
 import { docsPlugin } from "./ops/docs.ts";
 import { healthRoutes } from "./ops/health.ts";
 import { metricsPlugin } from "./ops/metrics.ts";
+import { queueRoutes } from "./ops/queue-routes.ts";
 import { streamPlugin } from "./stream/plugin.ts";
 import { streamRoute } from "./stream/stream-route.ts";
 import { usagePlugin } from "./usage/plugin.ts";
@@ -113,6 +114,7 @@ export const buildApp = async (config: Readonly<GatewayConfig>, { logger }: AppO
       await api.register(logsRoutes, { defaultLimit: config.rateLimitPerHour });
       await api.register(usageRoutes);
       await api.register(streamRoute);
+      await api.register(queueRoutes);
     },
     { prefix: "/api" },
   );
