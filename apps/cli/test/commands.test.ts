@@ -4,7 +4,7 @@ import { createHitQueue, createKeys, JOBS } from "@usage/store";
 import { ADMIN_KEY, addFailedJobs, call, eventually } from "@usage/testkit";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { errorLine, printed, run, type System, start, startSystem } from "./harness.ts";
+import { errorLine, printed, run, type System, start, startSystem, stderrShows } from "./harness.ts";
 
 /** usagectl against a real gateway and worker: what the commands print, and that it is the API's JSON. */
 describe("usagectl commands against a gateway and a worker", () => {
@@ -113,15 +113,12 @@ describe("usagectl commands against a gateway and a worker", () => {
   it("stream tails usage.updated: one JSON message per line with --json, a line per update without", async () => {
     const tail = start(["stream", "--json", "--count", "1", "--client", acme.client_id], system.cli);
     tail.stdin?.end();
-    let stderr = "";
-    tail.stderr?.on("data", (chunk: Buffer) => {
-      stderr += chunk;
-    });
-    await eventually(async () => (stderr.includes("listening on ws://") ? true : undefined), 10_000, "the stream to open");
-    expect(stderr).not.toContain(admin);
+    await stderrShows(tail, "listening on ws://");
     expect((await hit(acme.api_key)).status).toBe(202);
     const result = await tail.done;
     expect(result.code, printed(result)).toBe(0);
+    // The token is a credential: never printed.
+    expect(result.stderr).toMatch(/^listening on ws:\/\/127\.0\.0\.1:\d+\/api\/usage\/stream \(Ctrl-C to stop\)\n$/);
     const lines = result.stdout.trimEnd().split("\n");
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0] as string)).toEqual({
@@ -134,11 +131,7 @@ describe("usagectl commands against a gateway and a worker", () => {
 
     const human = start(["stream", "--count", "1"], system.cli);
     human.stdin?.end();
-    let humanErr = "";
-    human.stderr?.on("data", (chunk: Buffer) => {
-      humanErr += chunk;
-    });
-    await eventually(async () => (humanErr.includes("listening on") ? true : undefined), 10_000, "the stream to open");
+    await stderrShows(human, "listening on ws://");
     expect((await hit(acme.api_key)).status).toBe(202);
     const humanResult = await human.done;
     expect(humanResult.code, printed(humanResult)).toBe(0);
@@ -221,11 +214,7 @@ describe("usagectl commands against a gateway and a worker", () => {
   it("stream exits 7 with one line when the gateway goes away", async () => {
     const tail = start(["stream"], system.cli);
     tail.stdin?.end();
-    let stderr = "";
-    tail.stderr?.on("data", (chunk: Buffer) => {
-      stderr += chunk;
-    });
-    await eventually(async () => (stderr.includes("listening on") ? true : undefined), 10_000, "the stream to open");
+    await stderrShows(tail, "listening on ws://");
     system.gateway.child.kill("SIGTERM");
     const result = await tail.done;
     expect(result.code, printed(result)).toBe(7);

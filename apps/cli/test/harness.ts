@@ -16,9 +16,13 @@ const cleanEnv = (): NodeJS.ProcessEnv => {
   return rest;
 };
 
-/** Starts usagectl as its own process, stdin a pipe (never a terminal). */
-export const start = (args: string[], env: Record<string, string> = {}): ChildProcess & { done: Promise<Run> } => {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...cleanEnv(), ...env }, stdio: ["pipe", "pipe", "pipe"] });
+/** Starts usagectl as its own process, stdin a pipe (never a terminal); by default the source on the project's Node. */
+export const start = (
+  args: string[],
+  env: Record<string, string> = {},
+  { node = process.execPath, bin = BIN }: { node?: string; bin?: string } = {},
+): ChildProcess & { done: Promise<Run> } => {
+  const child = spawn(node, [bin, ...args], { env: { ...cleanEnv(), ...env }, stdio: ["pipe", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (chunk: Buffer) => {
@@ -32,8 +36,8 @@ export const start = (args: string[], env: Record<string, string> = {}): ChildPr
 };
 
 /** Runs usagectl to its end with stdin closed at once. */
-export const run = (args: string[], env: Record<string, string> = {}): Promise<Run> => {
-  const child = start(args, env);
+export const run = (args: string[], env: Record<string, string> = {}, how: Parameters<typeof start>[2] = {}): Promise<Run> => {
+  const child = start(args, env, how);
   child.stdin?.end();
   return child.done;
 };
@@ -71,6 +75,21 @@ export const startSystem = async (overrides: Record<string, string> = {}): Promi
     },
   };
 };
+
+/** Waits until the process has printed `text` on stderr. */
+export const stderrShows = (child: ChildProcess, text: string, timeoutMs = 10_000): Promise<void> =>
+  new Promise((resolve, reject) => {
+    let seen = "";
+    const timer = setTimeout(() => reject(new Error(`no "${text}" on stderr within ${timeoutMs} ms: ${seen}`)), timeoutMs);
+    const onData = (chunk: Buffer) => {
+      seen += chunk;
+      if (!seen.includes(text)) return;
+      clearTimeout(timer);
+      child.stderr?.off("data", onData);
+      resolve();
+    };
+    child.stderr?.on("data", onData);
+  });
 
 /** The first line of stderr: a failure is reported in one line. */
 export const errorLine = (result: Run): string => {

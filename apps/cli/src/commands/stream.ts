@@ -69,8 +69,8 @@ export const streamCommand = (program: Command): void => {
         let done = false;
         socket.onopen = () => {
           opened = true;
-          url.searchParams.set("token", "…");
-          note(`listening on ${url.href} (Ctrl-C to stop)`);
+          // Without the query: the token is a credential.
+          note(`listening on ${url.href.split("?")[0]} (Ctrl-C to stop)`);
         };
         socket.onmessage = (event) => {
           const text = String(event.data);
