@@ -15,12 +15,18 @@ export const ensureSeedClients = async (db: Db, count: number): Promise<{ ids: s
   const created = await db.transaction().execute(async (trx) => {
     // Two seeds at once must not both add the missing names.
     await sql`SELECT pg_advisory_xact_lock(hashtext('usage-seed-clients'))`.execute(trx);
+    // Each new client with one current key (a random digest: no key that anyone holds).
     const result = await sql`
-      INSERT INTO clients (client_id, name, email_ciphertext, email_digest, api_key_digest)
-      SELECT gen_random_uuid(), ${PREFIX} || n, ${randomBytes(3)}, ${randomBytes(2)}, ${randomBytes(2)}
-      FROM generate_series(1, ${count}::int) AS n
-      WHERE NOT EXISTS (SELECT 1 FROM clients c WHERE c.name = ${PREFIX} || n)
-      ON CONFLICT DO NOTHING`.execute(trx);
+      WITH added AS (
+        INSERT INTO clients (client_id, name, email_ciphertext, email_digest)
+        SELECT gen_random_uuid(), ${PREFIX} || n, ${randomBytes(3)}, ${randomBytes(2)}
+        FROM generate_series(1, ${count}::int) AS n
+        WHERE NOT EXISTS (SELECT 1 FROM clients c WHERE c.name = ${PREFIX} || n)
+        ON CONFLICT DO NOTHING
+        RETURNING client_id, created_at
+      )
+      INSERT INTO client_keys (client_id, key_digest, created_at)
+      SELECT client_id, ${randomBytes(2)}, created_at FROM added`.execute(trx);
     return Number(result.numAffectedRows ?? 0n);
   });
   const { rows } = await sql<{ client_id: string }>`

@@ -11,6 +11,8 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import { authPlugin } from "./auth/auth-service.ts";
 import { registerRoute } from "./auth/register-route.ts";
 import { tokenRoute } from "./auth/token-route.ts";
+import { clientRoutes } from "./clients/client-routes.ts";
+import { clientsPlugin } from "./clients/plugin.ts";
 import { hitFormats } from "./http/ajv-formats.ts";
 import { edgeOptions, registerEdge } from "./http/edge.ts";
 import { registerErrorHandling } from "./http/errors.ts";
@@ -104,6 +106,7 @@ export const buildApp = async (config: Readonly<GatewayConfig>, { logger }: AppO
   await app.register(usagePlugin, { logger });
   await app.register(websocket, { options: { maxPayload: 4096 } });
   await app.register(streamPlugin, { config, logger });
+  await app.register(clientsPlugin, { config, logger });
 
   // Routes.
   await app.register(healthRoutes);
@@ -115,6 +118,7 @@ export const buildApp = async (config: Readonly<GatewayConfig>, { logger }: AppO
       await api.register(usageRoutes);
       await api.register(streamRoute);
       await api.register(queueRoutes);
+      await api.register(clientRoutes);
     },
     { prefix: "/api" },
   );

@@ -7,10 +7,12 @@ import { buildGateway, expectError, type GatewayHarness, hit, type TestClient } 
  */
 interface RouteCase {
   name: string;
-  method: "GET" | "POST";
-  url: string;
+  method: "GET" | "POST" | "PATCH";
+  /** A fixed path, or one naming a client (the caller's own id in the `client` row). */
+  url: string | ((clientId: string) => string);
   payload?: unknown;
-  expected: { none: 401; badToken: 401; client: number; admin: number; adminOutside: 403 };
+  /** `otherClient`: a client token on a path naming another client, for the routes that name one. */
+  expected: { none: 401; badToken: 401; client: number; admin: number; adminOutside: 403; otherClient?: 403 };
 }
 
 const ROUTES: RouteCase[] = [
@@ -40,6 +42,38 @@ const ROUTES: RouteCase[] = [
     url: "/api/usage/top",
     expected: { none: 401, badToken: 401, client: 403, admin: 200, adminOutside: 403 },
   },
+  {
+    name: "GET /api/clients",
+    method: "GET",
+    url: "/api/clients",
+    expected: { none: 401, badToken: 401, client: 403, admin: 200, adminOutside: 403 },
+  },
+  {
+    name: "GET /api/clients/{client_id}",
+    method: "GET",
+    url: (id) => `/api/clients/${id}`,
+    expected: { none: 401, badToken: 401, client: 200, admin: 200, adminOutside: 403, otherClient: 403 },
+  },
+  {
+    name: "PATCH /api/clients/{client_id}",
+    method: "PATCH",
+    url: (id) => `/api/clients/${id}`,
+    payload: { name: "Patched" },
+    expected: { none: 401, badToken: 401, client: 403, admin: 200, adminOutside: 403, otherClient: 403 },
+  },
+  {
+    name: "POST /api/clients/{client_id}/keys",
+    method: "POST",
+    url: (id) => `/api/clients/${id}/keys`,
+    payload: { grace_seconds: 60 },
+    expected: { none: 401, badToken: 401, client: 201, admin: 201, adminOutside: 403, otherClient: 403 },
+  },
+  {
+    name: "POST /api/clients/{client_id}/revoke",
+    method: "POST",
+    url: (id) => `/api/clients/${id}/revoke`,
+    expected: { none: 401, badToken: 401, client: 403, admin: 200, adminOutside: 403, otherClient: 403 },
+  },
 ];
 
 describe.each(ROUTES)("auth matrix: $name", (route) => {
@@ -47,18 +81,20 @@ describe.each(ROUTES)("auth matrix: $name", (route) => {
   let client: TestClient;
   let clientToken: string;
   let adminToken: string;
+  let other: TestClient;
   beforeAll(async () => {
     gw = await buildGateway();
     client = await gw.register();
     clientToken = await gw.tokenFor(client.api_key);
     adminToken = await gw.adminToken();
+    other = await gw.register();
   });
   afterAll(async () => gw.close());
 
-  const call = (headers: Record<string, string>, remoteAddress?: string) =>
+  const call = (headers: Record<string, string>, remoteAddress?: string, clientId = client.client_id) =>
     gw.inject({
       method: route.method,
-      url: route.url,
+      url: typeof route.url === "string" ? route.url : route.url(clientId),
       headers,
       ...(route.payload ? { payload: route.payload as object } : {}),
       ...(remoteAddress ? { remoteAddress } : {}),
@@ -70,6 +106,11 @@ describe.each(ROUTES)("auth matrix: $name", (route) => {
     const response = await call({ authorization: `Bearer ${clientToken}` });
     expect(response.statusCode, response.body).toBe(route.expected.client);
   });
+  if (route.expected.otherClient !== undefined) {
+    it("a client token on another client's id", async () => {
+      expectError(await call({ authorization: `Bearer ${clientToken}` }, undefined, other.client_id), 403, "FORBIDDEN");
+    });
+  }
   it("an admin token", async () => {
     const response = await call({ authorization: `Bearer ${adminToken}` });
     expect(response.statusCode, response.body).toBe(route.expected.admin);

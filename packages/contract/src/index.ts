@@ -1,3 +1,4 @@
+export * from "./client-management.ts";
 export * from "./clients.ts";
 export * from "./common.ts";
 export * from "./health.ts";

@@ -1,3 +1,4 @@
+export * from "./client-admin.ts";
 export * from "./clients.ts";
 export * from "./create-database.ts";
 export * from "./db.ts";

@@ -5,10 +5,20 @@ export interface ClientsTable {
   name: string;
   email_ciphertext: Buffer;
   email_digest: Buffer;
-  api_key_digest: Buffer;
+  /** 0 blocks every hit; null means the default (RATE_LIMIT_PER_HOUR). */
   rate_limit_per_hour: number | null;
   created_at: Generated<Date>;
   revoked_at: Date | null;
+  /** Set on every change, so a gateway can find the clients it must forget. */
+  updated_at: Generated<Date>;
+}
+
+/** A client's API keys as digests: the current one (expires_at null) and any in their grace period. */
+export interface ClientKeysTable {
+  client_id: string;
+  key_digest: Buffer;
+  created_at: Generated<Date>;
+  expires_at: Date | null;
 }
 
 export interface HitsTable {
@@ -37,6 +47,7 @@ export interface UsageHourlyTable {
 
 export interface Database {
   clients: ClientsTable;
+  client_keys: ClientKeysTable;
   hits: HitsTable;
   usage_daily: UsageDailyTable;
   usage_hourly: UsageHourlyTable;
@@ -45,6 +56,7 @@ export interface Database {
 
 export type Client = Selectable<ClientsTable>;
 export type NewClient = Insertable<ClientsTable>;
+export type ClientKey = Selectable<ClientKeysTable>;
 export type Hit = Selectable<HitsTable>;
 
 export interface RejectedHitsTable {

@@ -19,6 +19,8 @@ export interface Keys {
   rateLimitNamespace: string;
   /** Pub/sub channel of committed usage changes. */
   updatesChannel: string;
+  /** Pub/sub channel of client changes (quota, name, key, revocation): gateways forget what they cached. */
+  clientsChannel: string;
 }
 
 export const createKeys = (prefix: string): Keys => {
@@ -39,5 +41,6 @@ export const createKeys = (prefix: string): Keys => {
     queuePrefix: `${prefix}:{queue}`,
     rateLimitNamespace: `${prefix}:rl-register:`,
     updatesChannel: `${prefix}:usage-updated`,
+    clientsChannel: `${prefix}:clients-changed`,
   };
 };

@@ -1,6 +1,7 @@
 import { timingSafeEqual } from "node:crypto";
 import fastifyJwt from "@fastify/jwt";
 import { AppError, type GatewayConfig } from "@usage/core";
+import type { ClientIdentity } from "@usage/db";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
 import { createAllowlist, type IpCheck } from "./allowlist.ts";
@@ -51,6 +52,11 @@ export interface Auth {
   /** 403 unless the caller's IP is on ADMIN_IP_ALLOWLIST. */
   assertAdminIp(request: FastifyRequest): void;
   isAdminKey(key: string): boolean;
+  /**
+   * 401 unless the client of a token exists and is not revoked (tokens are bound to the
+   * client, not to a key). Synchronous when the client is cached.
+   */
+  assertActiveClient(clientId: string): void | Promise<void>;
   directory: ClientDirectory;
 }
 
@@ -107,6 +113,13 @@ export const authPlugin = fp(
       },
       assertAdminIp(request) {
         if (!allowed(request.ip)) throw new AppError("FORBIDDEN", "admin access is not allowed from this address");
+      },
+      assertActiveClient(clientId) {
+        const check = (client: ClientIdentity | undefined): void => {
+          if (client === undefined || client.revoked_at !== null) throw unauthorized("client unknown or revoked");
+        };
+        const lookup = directory.byId(clientId);
+        return lookup instanceof Promise ? lookup.then(check) : check(lookup);
       },
       isAdminKey(key) {
         if (adminKey === undefined) return false;

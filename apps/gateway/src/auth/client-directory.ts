@@ -4,7 +4,9 @@ import { LRUCache } from "lru-cache";
 
 /**
  * Who a key or a client id belongs to, from an in-process LRU so a hot key costs no round
- * trip. Entries live a minute: a revoked key stops working within that time everywhere.
+ * trip. A change to a client (quota, name, key, revocation) reaches every gateway as
+ * `forget` (clients/plugin.ts: Redis pub/sub, and a periodic re-check in case a message is
+ * lost); entries also expire after a minute, and a previous key's entry at the end of its grace.
  */
 export interface ClientDirectory {
   /** A cached identity comes back synchronously: the hot path then costs no promise. */
@@ -12,7 +14,8 @@ export interface ClientDirectory {
   byId(clientId: string): Lookup;
   /** Names for many ids at once (one query for those not cached). */
   names(clientIds: readonly string[]): Promise<Map<string, string>>;
-  forget(clientId: string): void;
+  /** Drops all that is cached about these clients (identity and every key): the next lookup reads Postgres. */
+  forget(clientIds: Iterable<string>): void;
   /** Pre-fills both caches for these clients (the most active ones, at start). */
   warm(clientIds: readonly string[]): Promise<void>;
 }
@@ -21,28 +24,65 @@ const TTL_MS = 60_000;
 const API_KEY_SHAPE = /^uk_[A-Za-z0-9_-]{43}$/;
 const MISS_TTL_MS = 5_000;
 type Entry = { client: ClientIdentity | null };
+/** A key's owner; `expiresAt` (ms) for a previous key in its grace period, null for a current key. */
+type KeyEntry = { client: ClientIdentity; expiresAt: number | null };
 export type Lookup = ClientIdentity | undefined | Promise<ClientIdentity | undefined>;
+
+const usable = (entry: KeyEntry | undefined): entry is KeyEntry =>
+  entry !== undefined && (entry.expiresAt === null || Date.now() < entry.expiresAt);
 
 export const createClientDirectory = (db: Db, max = 20_000): ClientDirectory => {
   // Expired entries stay until evicted, so a lookup can fall back on them while Postgres is away.
   const options = { max, ttl: TTL_MS, allowStale: false, noDeleteOnStaleGet: true, ttlAutopurge: false };
-  const byDigest = new LRUCache<string, Entry>(options);
+  // Each client's cached key digests, so forgetting a client reaches its keys (stale ones included).
+  const keysOf = new Map<string, Set<string>>();
+  const byDigest = new LRUCache<string, KeyEntry>({
+    ...options,
+    dispose: (entry, cacheKey) => {
+      const keys = keysOf.get(entry.client.client_id);
+      keys?.delete(cacheKey);
+      if (keys?.size === 0) keysOf.delete(entry.client.client_id);
+    },
+  });
   const byId = new LRUCache<string, Entry>(options);
   const misses = new LRUCache<string, true>({ max: 10_000, ttl: MISS_TTL_MS });
   const remember = (client: ClientIdentity): void => void byId.set(client.client_id, { client });
+  const rememberKey = (cacheKey: string, client: ClientIdentity, expires: Date | null): void => {
+    const expiresAt = expires === null ? null : expires.getTime();
+    // Never cached past the key's own end: a previous key stops at its expiry with or without a message.
+    const ttl = expiresAt === null ? TTL_MS : Math.min(TTL_MS, expiresAt - Date.now());
+    if (ttl <= 0) return;
+    byDigest.set(cacheKey, { client, expiresAt }, { ttl });
+    const keys = keysOf.get(client.client_id) ?? new Set<string>();
+    keys.add(cacheKey);
+    keysOf.set(client.client_id, keys);
+  };
+  // What a lookup falls back on while Postgres is unreachable: the last known identity.
+  const stale = (key: string): ClientIdentity | undefined => {
+    if (key.startsWith("i:")) return byId.get(key.slice(2), { allowStale: true })?.client ?? undefined;
+    const entry = byDigest.get(key.slice(2), { allowStale: true });
+    return usable(entry) ? entry.client : undefined;
+  };
+  // Bumped by every forget: a lookup that started before one must not cache what it read.
+  let generation = 0;
   // One lookup in flight per key: a burst from a cold SDK makes one query, not hundreds.
   const inflight = new Map<string, Promise<ClientIdentity | undefined>>();
-  const once = (key: string, load: () => Promise<ClientIdentity | undefined>): Promise<ClientIdentity | undefined> => {
+  const once = (
+    key: string,
+    load: (current: () => boolean) => Promise<ClientIdentity | undefined>,
+  ): Promise<ClientIdentity | undefined> => {
     const running = inflight.get(key);
     if (running !== undefined) return running;
-    const promise = load()
+    const started = generation;
+    const promise = load(() => generation === started)
       .catch((error: unknown) => {
-        // Postgres unreachable: a known client keeps working on its last known identity.
-        const stale = (key.startsWith("k:") ? byDigest : byId).get(key.slice(2), { allowStale: true })?.client;
-        if (stale) return stale;
+        const client = stale(key);
+        if (client !== undefined) return client;
         throw new AppError("UNAVAILABLE", "client store unavailable, retry later", { cause: error, retryAfter: 1 });
       })
-      .finally(() => inflight.delete(key));
+      .finally(() => {
+        if (inflight.get(key) === promise) inflight.delete(key);
+      });
     inflight.set(key, promise);
     return promise;
   };
@@ -54,14 +94,20 @@ export const createClientDirectory = (db: Db, max = 20_000): ClientDirectory => 
       const digest = apiKeyDigest(apiKey);
       const cacheKey = digest.toString("base64");
       const cached = byDigest.get(cacheKey);
-      if (cached !== undefined) return cached.client ?? undefined;
+      if (usable(cached)) return cached.client;
+      // A previous key past its grace: gone from here, and Postgres will not find it either.
+      if (cached !== undefined) byDigest.delete(cacheKey);
       // Unknown keys live in a cache of their own, so a flood of them cannot evict real ones.
       if (misses.has(cacheKey)) return undefined;
-      return once(`k:${cacheKey}`, async () => {
-        const client = await findClientByKeyDigest(db, digest);
-        if (client === undefined) misses.set(cacheKey, true);
-        else {
-          byDigest.set(cacheKey, { client });
+      return once(`k:${cacheKey}`, async (current) => {
+        const owner = await findClientByKeyDigest(db, digest);
+        if (owner === undefined) {
+          misses.set(cacheKey, true);
+          return undefined;
+        }
+        const { key_expires_at, ...client } = owner;
+        if (current()) {
+          rememberKey(cacheKey, client, key_expires_at);
           remember(client);
         }
         return client;
@@ -70,9 +116,9 @@ export const createClientDirectory = (db: Db, max = 20_000): ClientDirectory => 
     byId(clientId) {
       const cached = byId.get(clientId);
       if (cached !== undefined) return cached.client ?? undefined;
-      return once(`i:${clientId}`, async () => {
+      return once(`i:${clientId}`, async (current) => {
         const client = await findClientById(db, clientId);
-        byId.set(clientId, { client: client ?? null }, { ttl: client === undefined ? MISS_TTL_MS : TTL_MS });
+        if (current()) byId.set(clientId, { client: client ?? null }, { ttl: client === undefined ? MISS_TTL_MS : TTL_MS });
         return client;
       });
     },
@@ -84,9 +130,10 @@ export const createClientDirectory = (db: Db, max = 20_000): ClientDirectory => 
         if (cached) names.set(id, cached.name);
         else missing.push(id);
       }
+      const started = generation;
       try {
         for (const client of await findClientsByIds(db, missing)) {
-          remember(client);
+          if (generation === started) remember(client);
           names.set(client.client_id, client.name);
         }
       } catch {
@@ -98,12 +145,22 @@ export const createClientDirectory = (db: Db, max = 20_000): ClientDirectory => 
       }
       return names;
     },
-    forget(clientId) {
-      byId.delete(clientId);
+    forget(clientIds) {
+      const ids = new Set(clientIds);
+      if (ids.size === 0) return;
+      generation++;
+      inflight.clear();
+      for (const id of ids) {
+        byId.delete(id);
+        for (const cacheKey of [...(keysOf.get(id) ?? [])]) byDigest.delete(cacheKey);
+      }
     },
     async warm(clientIds) {
-      for (const { api_key_digest, ...client } of await findClientKeysByIds(db, clientIds)) {
-        byDigest.set(api_key_digest.toString("base64"), { client });
+      const started = generation;
+      const keys = await findClientKeysByIds(db, clientIds);
+      if (generation !== started) return;
+      for (const { key_digest, key_expires_at, ...client } of keys) {
+        rememberKey(key_digest.toString("base64"), client, key_expires_at);
         remember(client);
       }
     },

@@ -24,13 +24,16 @@ export const registerRoute: FastifyPluginAsyncTypebox<RegisterOptions> = async (
     },
     async (request, reply) => {
       const apiKey = newApiKey();
-      const client = await insertClient(app.db, {
-        client_id: randomUUID(),
-        name: request.body.name,
-        email_ciphertext: cipher.encrypt(request.body.email),
-        email_digest: cipher.digest(request.body.email),
-        api_key_digest: apiKeyDigest(apiKey),
-      });
+      const client = await insertClient(
+        app.db,
+        {
+          client_id: randomUUID(),
+          name: request.body.name,
+          email_ciphertext: cipher.encrypt(request.body.email),
+          email_digest: cipher.digest(request.body.email),
+        },
+        apiKeyDigest(apiKey),
+      );
       if (client === undefined) throw new AppError("EMAIL_TAKEN", "this email is already registered");
       return reply.code(201).send({
         client_id: client.client_id,

@@ -71,6 +71,14 @@ export const createIngest = ({ counters, pipeline, onDegraded, defaultLimit, max
       const nowMs = now();
       const limit = limitOf(client);
       const timestamps = parseTimestamps(hits, nowMs, path);
+      // A quota of 0 blocks the client outright: duplicates too, and without a Redis call.
+      if (limit === 0) {
+        const quota = quotaState(0, 0, nowMs);
+        throw new AppError("RATE_LIMITED", "this client may not send hits (quota 0)", {
+          retryAfter: quota.reset,
+          headers: quotaHeaders(quota),
+        });
+      }
       // Postgres compares UUIDs case-insensitively; the Redis marker must too.
       const eventIds = hits.map((hit) => hit.event_id?.toLowerCase() ?? null);
       const counted: CountedHit[] = hits.map((_, i) => ({ eventId: eventIds[i] ?? null, ts: timestamps[i] as number }));

@@ -24,7 +24,9 @@ export const closeCodes = (close: CloseCodes): CloseCode[] => [
   {
     code: close.unauthorized,
     reason: "unauthorized",
-    meaning: "missing, malformed, expired or badly signed token (the socket is closed right after the upgrade); do not retry with it",
+    meaning:
+      "missing, malformed, expired or badly signed token, or a revoked client (the socket is closed right after the upgrade, " +
+      "or when the client is revoked); do not retry with it",
   },
   {
     code: close.forbidden,
@@ -34,7 +36,9 @@ export const closeCodes = (close: CloseCodes): CloseCode[] => [
   {
     code: close.tooSlow,
     reason: "too slow",
-    meaning: "the client read too slowly (over 1 MiB unsent); reconnect, and the new snapshot catches up",
+    meaning:
+      "the client read too slowly (over 1 MiB unsent), or (reason 'try again later') the client store was unreachable " +
+      "at the upgrade; reconnect, and the new snapshot catches up",
   },
 ];
 

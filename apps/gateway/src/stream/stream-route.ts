@@ -1,6 +1,6 @@
 import type { WebSocket } from "@fastify/websocket";
 import type { UsageSnapshot } from "@usage/contract";
-import { AppError, utcDay } from "@usage/core";
+import { AppError, isAppError, utcDay } from "@usage/core";
 import { type Db, dailyTotalsForClients, dailyTotalsOfDay } from "@usage/db";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { bearerToken, type Principal } from "../auth/auth-service.ts";
@@ -70,7 +70,11 @@ export const streamRoute = async (app: FastifyInstance): Promise<void> => {
         socket.send(text);
       };
       // Subscribe before reading the snapshot, so no change falls between the two.
-      const remove = hub.add({ clientId: principal.role === "admin" ? null : principal.sub, send });
+      const remove = hub.add({
+        clientId: principal.role === "admin" ? null : principal.sub,
+        send,
+        close: (code, reason) => socket.close(code, reason),
+      });
       let alive = true;
       const ping = setInterval(() => {
         if (!alive) socket.terminate();
@@ -85,6 +89,16 @@ export const streamRoute = async (app: FastifyInstance): Promise<void> => {
         remove();
       });
       socket.on("error", () => socket.terminate());
+      try {
+        // A revoked client's token opens no stream. Checked once in the hub, so a revocation
+        // landing during the check still closes this socket (the hub's closeClient).
+        if (principal.role === "client") await app.auth.assertActiveClient(principal.sub);
+      } catch (error) {
+        // 4401 for a revoked or unknown client; Postgres unreachable with nothing cached: later.
+        if (isAppError(error) && error.code === "UNAUTHORIZED") socket.close(CLOSE.unauthorized, "unauthorized");
+        else socket.close(CLOSE.tooSlow, "try again later");
+        return;
+      }
       try {
         send(JSON.stringify(await snapshot(db, principal)));
       } catch (error) {

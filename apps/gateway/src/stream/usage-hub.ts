@@ -7,6 +7,7 @@ export interface Subscriber {
   /** Client id this subscriber may see, or null for an admin (sees every client). */
   readonly clientId: string | null;
   send(message: string): void;
+  close(code: number, reason: string): void;
 }
 
 /**
@@ -44,6 +45,19 @@ export class UsageHub {
       this.#byClient.set(subscriber.clientId, set);
     }
     return () => this.#remove(subscriber);
+  }
+
+  /** Closes every socket of this client (revoked: code 4401); they leave the hub as they close. */
+  closeClient(clientId: string, code: number, reason: string): number {
+    const sockets = [...(this.#byClient.get(clientId) ?? [])];
+    for (const subscriber of sockets) {
+      try {
+        subscriber.close(code, reason);
+      } catch (error) {
+        this.#log.debug({ err: error }, "stream close failed");
+      }
+    }
+    return sockets.length;
   }
 
   get size(): number {
