@@ -25,8 +25,11 @@ import { logsRoutes } from "./ingest/logs-route.ts";
 import { ingestPlugin } from "./ingest/plugin.ts";
 import { docsPlugin } from "./ops/docs.ts";
 import { healthRoutes } from "./ops/health.ts";
+import { heartbeatPlugin } from "./ops/heartbeat.ts";
 import { metricsPlugin } from "./ops/metrics.ts";
+import { BOARD_PATH, queueBoardPlugin } from "./ops/queue-board.ts";
 import { queueRoutes } from "./ops/queue-routes.ts";
+import { opsRoutes } from "./ops/stats-route.ts";
 import { streamPlugin } from "./stream/plugin.ts";
 import { streamRoute } from "./stream/stream-route.ts";
 import { usagePlugin } from "./usage/plugin.ts";
@@ -107,6 +110,8 @@ export const buildApp = async (config: Readonly<GatewayConfig>, { logger }: AppO
   await app.register(websocket, { options: { maxPayload: 4096 } });
   await app.register(streamPlugin, { config, logger });
   await app.register(clientsPlugin, { config, logger });
+  // Last of the services: on close it runs first, counting this gateway out while Redis is open.
+  await app.register(heartbeatPlugin, { logger });
 
   // Routes.
   await app.register(healthRoutes);
@@ -119,8 +124,10 @@ export const buildApp = async (config: Readonly<GatewayConfig>, { logger }: AppO
       await api.register(streamRoute);
       await api.register(queueRoutes);
       await api.register(clientRoutes);
+      await api.register(opsRoutes);
     },
     { prefix: "/api" },
   );
+  await app.register(queueBoardPlugin, { prefix: BOARD_PATH, config, logger });
   return app;
 };

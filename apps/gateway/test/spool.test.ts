@@ -79,4 +79,20 @@ describe("spool", () => {
     await spool.rotate();
     expect(await spool.replayable()).toHaveLength(3);
   });
+
+  it("counts its segment files: those left behind, the one it opens, and none once removed", async () => {
+    await appendFile(join(dir, "ready-1-abc123-1.jsonl"), `${JSON.stringify([1, [hit()]])}\n`);
+    const spool = new Spool(dir, 1024 * 1024);
+    await spool.init();
+    expect(spool.segments).toBe(1);
+    await spool.append({ counted: true, hits: [hit()] });
+    await spool.append({ counted: true, hits: [hit()] });
+    expect(spool.segments).toBe(2);
+    // Sealing renames, it does not add a file.
+    await spool.rotate();
+    expect(spool.segments).toBe(2);
+    for (const name of await spool.replayable()) await spool.remove(name);
+    expect(spool.segments).toBe(0);
+    expect(spool.bytes).toBe(0);
+  });
 });

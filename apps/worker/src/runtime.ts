@@ -1,6 +1,15 @@
 import type { Logger, WorkerConfig } from "@usage/core";
 import { createDb, ensureIngestPartitions } from "@usage/db";
-import { cappedBackoff, createCounters, createHitQueue, createKeys, createMaintenanceQueue, createRedis, QUEUES } from "@usage/store";
+import {
+  cappedBackoff,
+  createCounters,
+  createHitQueue,
+  createKeys,
+  createMaintenanceQueue,
+  createRedis,
+  QUEUES,
+  startHeartbeat,
+} from "@usage/store";
 import { Worker } from "bullmq";
 import { bounded } from "./bounded.ts";
 import { waitUntilIdle } from "./drain.ts";
@@ -69,6 +78,14 @@ export const startWorker = async (config: Readonly<WorkerConfig>, log: Logger, c
   // Only counted, never added to: the drain on stop asks it whether anything is left.
   const hitQueue = createHitQueue(commands, keys.queuePrefix);
   hitQueue.on("error", (error) => log.warn({ err: error }, "hit queue error"));
+  // Liveness for GET /api/ops/stats, once a second; skipped while Redis is away.
+  const heartbeat = startHeartbeat({
+    redis: commands,
+    keys,
+    role: "worker",
+    sample: () => ({}),
+    onError: (error) => log.debug({ err: error }, "heartbeat not written"),
+  });
 
   let closing: Promise<void> | undefined;
   return {
@@ -93,6 +110,8 @@ export const startWorker = async (config: Readonly<WorkerConfig>, log: Logger, c
           // Graceful first (the in-flight batch commits); if Redis is gone, connections are
           // dropped, which is safe: a job whose lock lapses is redelivered and stored idempotently.
           () => closeWorkers(),
+          // Counted out once it has stopped taking jobs, while its connection is still open.
+          () => heartbeat.stop(),
           () => maintenanceQueue.close(),
           () => hitQueue.close(),
           () => new Promise((resolve) => (metricsServer ? metricsServer.close(resolve) : resolve(undefined))),

@@ -1,6 +1,7 @@
 /**
- * Every Redis key of the service. A client's keys share the hash tag `{clientId}` and the
- * global rankings share `{rank}`, so each group lives in one slot under Redis Cluster.
+ * Every Redis key of the service. A client's keys share the hash tag `{clientId}`, the
+ * global rankings share `{rank}` and the operations figures share `{ops}`, so each group
+ * lives in one slot under Redis Cluster.
  */
 export interface Keys {
   clientPrefix(clientId: string): string;
@@ -21,11 +22,16 @@ export interface Keys {
   updatesChannel: string;
   /** Pub/sub channel of client changes (quota, name, key, revocation): gateways forget what they cached. */
   clientsChannel: string;
+  /** Hits accepted by every gateway in one epoch second (a counter with a short TTL). */
+  opsRate(epochSecond: number): string;
+  /** The live processes of a role: a hash of process id → its last heartbeat (ops-heartbeat.ts). */
+  opsMembers(role: "gateway" | "worker"): string;
 }
 
 export const createKeys = (prefix: string): Keys => {
   const client = (clientId: string): string => `${prefix}:{${clientId}}:`;
   const rank = `${prefix}:{rank}:`;
+  const ops = `${prefix}:{ops}:`;
   return {
     clientPrefix: client,
     rankPrefix: rank,
@@ -42,5 +48,7 @@ export const createKeys = (prefix: string): Keys => {
     rateLimitNamespace: `${prefix}:rl-register:`,
     updatesChannel: `${prefix}:usage-updated`,
     clientsChannel: `${prefix}:clients-changed`,
+    opsRate: (epochSecond) => `${ops}rate:${epochSecond}`,
+    opsMembers: (role) => `${ops}${role}s`,
   };
 };

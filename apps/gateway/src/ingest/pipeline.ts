@@ -52,6 +52,8 @@ export interface IngestPipeline {
   spoolUncounted(hits: WireHit[]): Promise<void>;
   /** Bytes waiting in the spool. */
   readonly spoolBytes: number;
+  /** Segment files waiting in the spool. */
+  readonly spoolSegments: number;
   /** Stops replaying, flushes the last group (or spools it), then seals the spool segment. */
   close(): Promise<void>;
 }
@@ -93,6 +95,9 @@ export const createIngestPipeline = async ({
     spoolUncounted: (hits) => spool.append({ counted: false, hits }),
     get spoolBytes() {
       return spool.bytes;
+    },
+    get spoolSegments() {
+      return spool.segments;
     },
     close() {
       // The queue's connection must still be open here: the app closes the pipeline first.

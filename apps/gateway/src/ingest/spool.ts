@@ -50,6 +50,8 @@ export class Spool {
   #current: { handle: FileHandle; name: string; offset: number } | undefined;
   #segment = 0;
   #bytes = 0;
+  /** Segment files held: sealed, active, and those earlier runs left behind. */
+  #segments = 0;
   #queue: Pending[] = [];
   #writing: Promise<void> | undefined;
 
@@ -84,6 +86,7 @@ export class Spool {
           const name = `active-${process.pid}-${this.#run}-${++this.#segment}.jsonl`;
           current = { handle: await open(join(this.#dir, name), "wx"), name, offset: 0 };
           this.#current = current;
+          this.#segments += 1;
         }
         // A write may be short: loop until every byte is down, then sync.
         for (let done = 0; done < data.length; ) {
@@ -152,6 +155,7 @@ export class Spool {
     const { size } = await stat(path);
     await unlink(path);
     this.#bytes = Math.max(0, this.#bytes - size);
+    this.#segments = Math.max(0, this.#segments - 1);
   }
 
   /** Bytes held (this process's view), for metrics and the size bound. */
@@ -159,10 +163,17 @@ export class Spool {
     return this.#bytes;
   }
 
+  /** Segment files held (this process's view, like `bytes`), for the operations figures. */
+  get segments(): number {
+    return this.#segments;
+  }
+
   /** Counts what earlier runs left behind toward the bound. */
   async init(): Promise<void> {
     for (const name of await readdir(this.#dir)) {
-      if (READY.test(name) || ACTIVE.test(name)) this.#bytes += (await stat(join(this.#dir, name))).size;
+      if (!READY.test(name) && !ACTIVE.test(name)) continue;
+      this.#bytes += (await stat(join(this.#dir, name))).size;
+      this.#segments += 1;
     }
   }
 

@@ -1,0 +1,54 @@
+import { createBullBoard } from "@bull-board/api";
+import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
+import type { HTTPStatus } from "@bull-board/api/typings/app";
+import { FastifyAdapter } from "@bull-board/fastify";
+import { AppError, type GatewayConfig, type Logger } from "@usage/core";
+import { createExportQueue, createMaintenanceQueue, createRedis } from "@usage/store";
+import type { Queue } from "bullmq";
+import type { FastifyInstance } from "fastify";
+import { errorBody, sendError, toAppError } from "../http/errors.ts";
+import { BOARD_PATH, boardGuard } from "./board-auth.ts";
+
+export { BOARD_PATH };
+
+/**
+ * Bull Board at /admin/queues (register with that prefix): the hit, maintenance and export
+ * queues, for admins from the allowlist (board-auth.ts). Encapsulated, so its guard, its CSP
+ * and Bull Board's own error handler, view engine and static files stay inside this path.
+ */
+export const queueBoardPlugin = async (app: FastifyInstance, { config, logger }: { config: GatewayConfig; logger: Logger }) => {
+  // The board's reads and actions on the two queues the gateway does not produce into, on a
+  // fail-fast connection of their own: while Redis is away the board answers 503 at once.
+  const connection = createRedis(config.redisUrl, "command", { enableAutoPipelining: false });
+  const maintenance = createMaintenanceQueue(connection, app.keys.queuePrefix);
+  const exports = createExportQueue(connection, app.keys.queuePrefix);
+  const queues: Queue[] = [app.hitQueue as Queue, maintenance as Queue, exports];
+  for (const queue of [maintenance, exports])
+    queue.on("error", (error) => logger.warn({ err: error, queue: queue.name }, "board queue error"));
+
+  const adapter = new FastifyAdapter();
+  adapter.setBasePath(BOARD_PATH);
+  createBullBoard({
+    queues: queues.map((queue) => new BullMQAdapter(queue)),
+    serverAdapter: adapter,
+    options: { uiConfig: { boardTitle: "Usage queues" } },
+  });
+  // A failure of a board call answers in the contract's shape, and never with a stack.
+  adapter.setErrorHandler((error) => {
+    const appError = toAppError(error);
+    if (appError.code === "INTERNAL_ERROR") logger.error({ err: error }, "queue board request failed");
+    // Bull Board's status type omits 503; its adapter passes any status through.
+    return { status: appError.statusCode as HTTPStatus, body: errorBody(appError.statusCode, appError.code, appError.message) };
+  });
+
+  app.addHook("onRequest", boardGuard(app));
+  // Paths under the board that are none of its routes are guarded too: a stranger learns nothing.
+  app.setNotFoundHandler((request, reply) =>
+    sendError(reply, new AppError("NOT_FOUND", `Route ${request.method}:${request.url.split("?")[0]} not found`)),
+  );
+  await app.register(adapter.registerPlugin());
+  app.addHook("onClose", async () => {
+    await Promise.allSettled([maintenance.close(), exports.close()]);
+    await connection.quit().catch(() => connection.disconnect());
+  });
+};
