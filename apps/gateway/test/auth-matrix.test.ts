@@ -80,6 +80,19 @@ const ROUTES: RouteCase[] = [
     url: "/api/ops/stats",
     expected: { none: 401, badToken: 401, client: 403, admin: 200, adminOutside: 403 },
   },
+  {
+    name: "GET /api/ops/queue/failed",
+    method: "GET",
+    url: "/api/ops/queue/failed",
+    expected: { none: 401, badToken: 401, client: 403, admin: 200, adminOutside: 403 },
+  },
+  {
+    name: "POST /api/ops/queue/retry",
+    method: "POST",
+    url: "/api/ops/queue/retry",
+    payload: {},
+    expected: { none: 401, badToken: 401, client: 403, admin: 200, adminOutside: 403 },
+  },
   // Bull Board: its page, its API and its static files, all behind the same guard.
   {
     name: "GET /admin/queues",

@@ -25,7 +25,7 @@ describe("GET /api/ops/queue/failed and POST /api/ops/queue/retry", () => {
   let gw: GatewayHarness;
   let admin: string;
   const fail = (payloads: unknown[], reason?: string) => addFailedJobs(gw.app.hitQueue, JOBS.hitBatch, payloads, reason);
-  const asAdmin = (method: "GET" | "POST", url: string, payload?: unknown) =>
+  const asAdmin = (method: "GET" | "POST", url: string, payload?: object) =>
     gw.inject({ method, url, headers: { authorization: `Bearer ${admin}` }, ...(payload === undefined ? {} : { payload }) });
 
   beforeAll(async () => {
