@@ -211,6 +211,30 @@ describe("usagectl commands against a gateway and a worker", () => {
     );
   });
 
+  it("queue stats: the API's figures with --json, one per line without", async () => {
+    // Heartbeats come once a second: wait until both processes are counted.
+    const body = await eventually(
+      async () => {
+        const result = await usagectl("queue", "stats", "--json");
+        const parsed = JSON.parse(result.stdout);
+        return parsed.gateways === 1 && parsed.workers === 1 ? parsed : undefined;
+      },
+      10_000,
+      "one gateway and one worker in the stats",
+    );
+    const fromApi = await api("/api/ops/stats");
+    // Same answer shape and the same slow-moving figures (the rate and the lag move between two calls).
+    expect(Object.keys(body)).toEqual(Object.keys(fromApi));
+    expect(Object.keys(body.queue)).toEqual(Object.keys(fromApi.queue as object));
+    expect(body.queue.failed).toBe(1);
+    expect(body.spool).toEqual({ bytes: 0, segments: 0 });
+
+    const table = await usagectl("queue", "stats");
+    expect(table.code, printed(table)).toBe(0);
+    expect(table.stdout).toMatch(/^ingest hits\/s +[\d.]+\nqueue waiting +\d+\nqueue active +\d+\nqueue delayed +\d+\nqueue failed +1\n/);
+    expect(table.stdout).toMatch(/\ngateways +1\nworkers +1\n$/);
+  });
+
   it("stream exits 7 with one line when the gateway goes away", async () => {
     const tail = start(["stream"], system.cli);
     tail.stdin?.end();
