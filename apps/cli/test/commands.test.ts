@@ -12,6 +12,7 @@ describe("usagectl commands against a gateway and a worker", () => {
   let admin: string;
   let replayClient: string;
   let failedIds: string[];
+  let queuePrefix: string;
   const usagectl = (...args: string[]) => run(args, system.cli);
   const api = async (path: string) => (await call(system.gateway.base, "GET", path, undefined, { authorization: `Bearer ${admin}` })).body;
   const hit = (apiKey: string) =>
@@ -32,7 +33,8 @@ describe("usagectl commands against a gateway and a worker", () => {
     replayClient = (
       await call(system.gateway.base, "POST", "/api/register", { name: "Replay", email: `replay-${randomUUID()}@example.com` })
     ).body.client_id as string;
-    const queue = createHitQueue(system.env.redis, createKeys(system.env.config.redisPrefix).queuePrefix);
+    queuePrefix = createKeys(system.env.config.redisPrefix).queuePrefix;
+    const queue = createHitQueue(system.env.redis, queuePrefix);
     const now = Date.now();
     const hits = [1, 2].map(() =>
       toWireHit({
@@ -46,8 +48,17 @@ describe("usagectl commands against a gateway and a worker", () => {
         endpoint: "/r",
       }),
     );
+    // The second job carries the same hits, as a job that failed after its commit would.
     failedIds = [
-      ...(await addFailedJobs(queue, JOBS.hitBatch, [{ v: 1, hits }], "connection terminated")),
+      ...(await addFailedJobs(
+        queue,
+        JOBS.hitBatch,
+        [
+          { v: 1, hits },
+          { v: 1, hits },
+        ],
+        "connection terminated",
+      )),
       ...(await addFailedJobs(queue, JOBS.hitBatch, [{ v: 2, junk: true }], "invalid hit-batch payload")),
     ];
     await queue.close();
@@ -111,6 +122,17 @@ describe("usagectl commands against a gateway and a worker", () => {
   });
 
   it("stream tails usage.updated: one JSON message per line with --json, a line per update without", async () => {
+    // The stream reports what the worker stores: first let it store the hits sent so far.
+    await eventually(
+      async () => {
+        const { rows } = await sql<{
+          total: number;
+        }>`SELECT sum(total)::int AS total FROM usage_daily WHERE client_id = ${acme.client_id}`.execute(system.env.db);
+        return rows[0]?.total === 3 ? true : undefined;
+      },
+      10_000,
+      "the first 3 hits stored",
+    );
     const tail = start(["stream", "--json", "--count", "1", "--client", acme.client_id], system.cli);
     tail.stdin?.end();
     await stderrShows(tail, "listening on ws://");
@@ -158,14 +180,15 @@ describe("usagectl commands against a gateway and a worker", () => {
   });
 
   it("queue failed lists the failed hit jobs; queue retry replays them and the worker stores their hits", async () => {
-    const [good, poison] = failedIds as [string, string];
+    const [good, duplicate, poison] = failedIds as [string, string, string];
     const json = await usagectl("queue", "failed", "--json");
     expect(json.code, printed(json)).toBe(0);
     expect(JSON.parse(json.stdout)).toEqual(await api("/api/ops/queue/failed?limit=20"));
     expect(JSON.parse(json.stdout)).toMatchObject({
-      total: 2,
+      total: 3,
       data: [
         { id: poison, hits: 0, failed_reason: "invalid hit-batch payload", attempts_made: 1 },
+        { id: duplicate, hits: 2, failed_reason: "connection terminated", attempts_made: 1 },
         { id: good, hits: 2, failed_reason: "connection terminated", attempts_made: 1 },
       ],
     });
@@ -175,7 +198,7 @@ describe("usagectl commands against a gateway and a worker", () => {
     const [header, first] = table.stdout.split("\n");
     expect(header).toMatch(/^JOB_ID +FAILED_AT +ATTEMPTS +HITS +REASON$/);
     expect(first).toMatch(new RegExp(`^${poison} +\\S+Z +1 +0  invalid hit-batch payload$`));
-    expect(table.stderr).toBe("2 of 2 failed job(s) shown\n");
+    expect(table.stderr).toBe("3 of 3 failed job(s) shown\n");
 
     const retried = await usagectl("queue", "retry", good);
     expect(retried.code, printed(retried)).toBe(0);
@@ -199,16 +222,22 @@ describe("usagectl commands against a gateway and a worker", () => {
 
     const all = await usagectl("queue", "retry", "--all", "--json");
     expect(all.code, printed(all)).toBe(0);
-    expect(JSON.parse(all.stdout)).toEqual({ retried: 1, not_failed: [] });
-    // The poison job fails again in the worker, and is listed again.
+    expect(JSON.parse(all.stdout)).toEqual({ retried: 2, not_failed: [] });
+    // The poison job fails again in the worker, and is listed again; the duplicate goes through.
     await eventually(
       async () => {
         const body = JSON.parse((await usagectl("queue", "failed", "--json")).stdout);
-        return body.total === 1 && body.data[0].id === poison ? true : undefined;
+        const duplicateGone = (await system.env.redis.exists(`${queuePrefix}:hits:${duplicate}`)) === 0;
+        return body.total === 1 && body.data[0].id === poison && duplicateGone ? true : undefined;
       },
       10_000,
-      "the poison job to fail again",
+      "the poison job to fail again and the duplicate to complete",
     );
+    // The duplicate's hits were stored once and counted once.
+    const { rows } = await sql<{ n: number; total: number }>`
+      SELECT (SELECT count(*)::int FROM hits WHERE client_id = ${replayClient}) AS n,
+             (SELECT sum(total)::int FROM usage_daily WHERE client_id = ${replayClient}) AS total`.execute(system.env.db);
+    expect(rows[0]).toEqual({ n: 2, total: 2 });
   });
 
   it("queue stats: the API's figures with --json, one per line without", async () => {

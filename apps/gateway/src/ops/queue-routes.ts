@@ -29,7 +29,10 @@ const NOT_RETRIABLE = /^(Missing key for job|Job .+ is not in the failed state)/
 
 /**
  * Retries one failed job with a fresh attempt budget (a job that failed after a day of
- * Postgres outage gets another day). False when it is not a failed job (any more).
+ * Postgres outage gets another day). False when it is not a failed job (any more). With its
+ * attempts reset the worker no longer knows the job ran before, and stores its hits with the
+ * plain insert: a hit stored already fails that statement, which runs again skipping it
+ * (apps/worker/src/hit-writer.ts), so a replay never stores or counts a hit twice.
  */
 const retryOne = async (queue: Queue<HitBatchJob>, id: string): Promise<boolean> => {
   const job = await queue.getJob(id);
