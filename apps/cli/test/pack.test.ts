@@ -18,6 +18,11 @@ const machineTool = (name: string): string | undefined =>
     .map((dir) => join(dir, name))
     .find((file) => existsSync(file));
 
+/** The pnpm running this test (`npx -y pnpm@…` puts none on PATH): its script with our Node, or its binary. */
+const execPath = process.env.npm_execpath;
+const pnpm: [string, ...string[]] =
+  execPath === undefined || !execPath.includes("pnpm") ? ["pnpm"] : /\.[cm]?js$/.test(execPath) ? [process.execPath, execPath] : [execPath];
+
 const machineNode = machineTool("node");
 const machineNpm = machineTool("npm");
 const major =
@@ -38,7 +43,7 @@ describe.skipIf(machineNode === undefined || machineNpm === undefined || major <
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "usagectl-pack-"));
-    execFileSync("pnpm", ["pack", "--pack-destination", dir], { cwd: PACKAGE_DIR, stdio: "ignore" });
+    execFileSync(pnpm[0], [...pnpm.slice(1), "pack", "--pack-destination", dir], { cwd: PACKAGE_DIR, stdio: "ignore" });
     tarball = join(dir, (await readdir(dir)).find((name) => name.endsWith(".tgz")) as string);
     await writeFile(join(dir, "package.json"), "{}\n");
     execFileSync(machineNpm as string, ["install", "--no-audit", "--no-fund", "--prefer-offline", tarball], {
