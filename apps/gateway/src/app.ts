@@ -28,6 +28,7 @@ import { healthRoutes } from "./ops/health.ts";
 import { heartbeatPlugin } from "./ops/heartbeat.ts";
 import { metricsPlugin } from "./ops/metrics.ts";
 import { BOARD_PATH, queueBoardPlugin } from "./ops/queue-board.ts";
+import { queueRoutes } from "./ops/queue-routes.ts";
 import { opsRoutes } from "./ops/stats-route.ts";
 import { streamPlugin } from "./stream/plugin.ts";
 import { streamRoute } from "./stream/stream-route.ts";
@@ -121,8 +122,9 @@ export const buildApp = async (config: Readonly<GatewayConfig>, { logger }: AppO
       await api.register(logsRoutes, { defaultLimit: config.rateLimitPerHour });
       await api.register(usageRoutes);
       await api.register(streamRoute);
-      await api.register(opsRoutes);
+      await api.register(queueRoutes);
       await api.register(clientRoutes);
+      await api.register(opsRoutes);
     },
     { prefix: "/api" },
   );

@@ -43,31 +43,6 @@ const ROUTES: RouteCase[] = [
     expected: { none: 401, badToken: 401, client: 403, admin: 200, adminOutside: 403 },
   },
   {
-    name: "GET /api/ops/stats",
-    method: "GET",
-    url: "/api/ops/stats",
-    expected: { none: 401, badToken: 401, client: 403, admin: 200, adminOutside: 403 },
-  },
-  // Bull Board: its page, its API and its static files, all behind the same guard.
-  {
-    name: "GET /admin/queues",
-    method: "GET",
-    url: "/admin/queues",
-    expected: { none: 401, badToken: 401, client: 403, admin: 200, adminOutside: 403 },
-  },
-  {
-    name: "GET /admin/queues/api/queues",
-    method: "GET",
-    url: "/admin/queues/api/queues",
-    expected: { none: 401, badToken: 401, client: 403, admin: 200, adminOutside: 403 },
-  },
-  {
-    name: "GET /admin/queues/static/favicon-32x32.png",
-    method: "GET",
-    url: "/admin/queues/static/favicon-32x32.png",
-    expected: { none: 401, badToken: 401, client: 403, admin: 200, adminOutside: 403 },
-  },
-  {
     name: "GET /api/clients",
     method: "GET",
     url: "/api/clients",
@@ -98,6 +73,44 @@ const ROUTES: RouteCase[] = [
     method: "POST",
     url: (id) => `/api/clients/${id}/revoke`,
     expected: { none: 401, badToken: 401, client: 403, admin: 200, adminOutside: 403, otherClient: 403 },
+  },
+  {
+    name: "GET /api/ops/stats",
+    method: "GET",
+    url: "/api/ops/stats",
+    expected: { none: 401, badToken: 401, client: 403, admin: 200, adminOutside: 403 },
+  },
+  {
+    name: "GET /api/ops/queue/failed",
+    method: "GET",
+    url: "/api/ops/queue/failed",
+    expected: { none: 401, badToken: 401, client: 403, admin: 200, adminOutside: 403 },
+  },
+  {
+    name: "POST /api/ops/queue/retry",
+    method: "POST",
+    url: "/api/ops/queue/retry",
+    payload: {},
+    expected: { none: 401, badToken: 401, client: 403, admin: 200, adminOutside: 403 },
+  },
+  // Bull Board: its page, its API and its static files, all behind the same guard.
+  {
+    name: "GET /admin/queues",
+    method: "GET",
+    url: "/admin/queues",
+    expected: { none: 401, badToken: 401, client: 403, admin: 200, adminOutside: 403 },
+  },
+  {
+    name: "GET /admin/queues/api/queues",
+    method: "GET",
+    url: "/admin/queues/api/queues",
+    expected: { none: 401, badToken: 401, client: 403, admin: 200, adminOutside: 403 },
+  },
+  {
+    name: "GET /admin/queues/static/favicon-32x32.png",
+    method: "GET",
+    url: "/admin/queues/static/favicon-32x32.png",
+    expected: { none: 401, badToken: 401, client: 403, admin: 200, adminOutside: 403 },
   },
 ];
 

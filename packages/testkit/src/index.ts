@@ -1,4 +1,5 @@
 export * from "./env.ts";
+export * from "./failed-jobs.ts";
 export * from "./harness.ts";
 export * from "./pg-admin.ts";
 export * from "./processes.ts";

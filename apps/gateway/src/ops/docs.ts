@@ -36,7 +36,7 @@ export const docsPlugin = fp(
           { name: "clients", description: "Registration and tokens" },
           { name: "hits", description: "Ingest" },
           { name: "usage", description: "Usage reads and the live stream" },
-          { name: "operations", description: "Health, readiness, metrics" },
+          { name: "operations", description: "Health, readiness, metrics, failed hit jobs and their replay" },
         ],
       },
     });
