@@ -162,7 +162,7 @@ const buildGoBench = (): { run: (args: string[]) => Record<string, number>; remo
 const figures: Figure[] = [];
 step(`track(): ${CALLS.toLocaleString("en-US")} calls`);
 const track = await measureTrack(CALLS);
-figures.push({ what: "track() per call, mean", scope: "sdk alone", value: track.mean, unit: "ns", target: { max: 1500 } });
+figures.push({ what: "track() per call, mean", scope: "sdk alone", value: track.mean, unit: "ns", target: { max: 1000 } });
 figures.push({ what: "track() per call, best round", scope: "sdk alone", value: track.best, unit: "ns" });
 
 step("building the Go SDK's bench command (sdk/go/cmd/usage-bench)");
@@ -170,7 +170,7 @@ const goBench = buildGoBench();
 if (goBench !== undefined) {
   step("Go Track(): 1,000,000 calls");
   const goTrack = goBench.run(["-mode", "track", "-calls", "1000000"]);
-  figures.push({ what: "Go Track() per call", scope: "sdk alone", value: goTrack.nsPerCall as number, unit: "ns", target: { max: 1500 } });
+  figures.push({ what: "Go Track() per call", scope: "sdk alone", value: goTrack.nsPerCall as number, unit: "ns", target: { max: 1000 } });
 }
 
 const env = await createBenchEnv(false);
