@@ -6,20 +6,11 @@ import { FlushWaiters, type Outcome } from "./flush-waiters.ts";
 import type { WireHit } from "./hit.ts";
 import { HitQueues, OPENED, READY } from "./hit-queues.ts";
 import { backoffMs, exchange, sleep, unrefTimer } from "./http.ts";
+import type { ResolvedOptions } from "./options.ts";
 import type { FlushResult, UsageStats } from "./types.ts";
 
-export interface BatcherSettings {
-  baseUrl: string;
-  flushAt: number;
-  flushIntervalMs: number;
-  maxQueueSize: number;
-  maxRetries: number;
-  timeoutMs: number;
-  maxBatchBytes: number;
-  concurrency: number;
-  fetch: typeof globalThis.fetch;
-  report: (error: UsageError) => void;
-}
+/** The client's options the batcher reads, and where it reports (onError, rate-limited by the client). */
+export type BatcherSettings = Omit<ResolvedOptions, "apiKey" | "onError"> & { report: (error: UsageError) => void };
 
 /** Hits taken from the queues into one request, until each is acknowledged, rejected or dropped. */
 interface Batch {
