@@ -13,6 +13,7 @@ import { registerRoute } from "./auth/register-route.ts";
 import { tokenRoute } from "./auth/token-route.ts";
 import { clientRoutes } from "./clients/client-routes.ts";
 import { clientsPlugin } from "./clients/plugin.ts";
+import { DASHBOARD_PATH, dashboardPlugin } from "./dashboard/plugin.ts";
 import { hitFormats } from "./http/ajv-formats.ts";
 import { edgeOptions, registerEdge } from "./http/edge.ts";
 import { registerErrorHandling } from "./http/errors.ts";
@@ -130,5 +131,7 @@ export const buildApp = async (config: Readonly<GatewayConfig>, { logger }: AppO
     { prefix: "/api" },
   );
   await app.register(queueBoardPlugin, { prefix: BOARD_PATH, config, logger });
+  // The web page, public static files: it signs in through the API like any other client.
+  await app.register(dashboardPlugin, { prefix: DASHBOARD_PATH, dir: config.dashboardDir, logger });
   return app;
 };
