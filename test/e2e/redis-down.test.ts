@@ -46,6 +46,7 @@ describe("usage reads with Redis stopped", () => {
   it("serves the last answer from memory, then the rollups, and says the store is degraded", async () => {
     const alice = await client("Alice");
     const bob = await client("Bob");
+    const carol = await client("Carol");
     const admin = (await inject("POST", "/api/auth/token", { headers: { "x-api-key": ADMIN_KEY } })).body.access_token as string;
     expect((await inject("POST", "/api/logs/batch", { payload: hits(4), headers: { "x-api-key": alice.key } })).status).toBe(202);
     expect((await inject("POST", "/api/logs/batch", { payload: hits(6), headers: { "x-api-key": bob.key } })).status).toBe(202);
@@ -81,6 +82,23 @@ describe("usage reads with Redis stopped", () => {
     const everyone = await inject("GET", "/api/usage/daily", { headers: { authorization: `Bearer ${admin}` } });
     expect(everyone.status).toBe(200);
     expect(everyone.body.data.map((r: { client_id: string }) => r.client_id)).toEqual([bob.id, alice.id]);
+
+    // Chosen clients: the rollups, in the order given, a client without hits zero-filled, an unknown id left out.
+    const chosen = await inject("GET", `/api/usage/daily?client_ids=${carol.id},${randomUUID()},${alice.id}`, {
+      headers: { authorization: `Bearer ${admin}` },
+    });
+    expect(chosen.status).toBe(200);
+    expect(chosen.body.next_cursor).toBeNull();
+    expect(
+      chosen.body.data.map((r: { client_id: string; name: string; days: Array<{ total_requests: number }> }) => [
+        r.client_id,
+        r.name,
+        r.days.map((d) => d.total_requests),
+      ]),
+    ).toEqual([
+      [carol.id, "Carol", [0, 0, 0, 0, 0, 0, 0]],
+      [alice.id, "Alice", [0, 0, 0, 0, 0, 0, 4]],
+    ]);
 
     const ready = await inject("GET", "/health/ready");
     expect(ready.status).toBe(503);

@@ -7,16 +7,18 @@ import rateLimit from "@fastify/rate-limit";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import websocket from "@fastify/websocket";
 import { AppError, createEmailCipher, type GatewayConfig, type Logger } from "@usage/core";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { authPlugin } from "./auth/auth-service.ts";
 import { registerRoute } from "./auth/register-route.ts";
 import { tokenRoute } from "./auth/token-route.ts";
 import { clientRoutes } from "./clients/client-routes.ts";
 import { clientsPlugin } from "./clients/plugin.ts";
+import { DASHBOARD_PATH, dashboardPlugin } from "./dashboard/plugin.ts";
 import { hitFormats } from "./http/ajv-formats.ts";
 import { edgeOptions, registerEdge } from "./http/edge.ts";
 import { registerErrorHandling } from "./http/errors.ts";
 import { registerJsonBody } from "./http/json-body.ts";
+import { GatewayLogController } from "./http/log-controller.ts";
 import { RequestLogger } from "./http/request-logger.ts";
 import { dbPlugin } from "./infra/db.ts";
 import { queuePlugin } from "./infra/queue.ts";
@@ -51,8 +53,8 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 export const buildApp = async (config: Readonly<GatewayConfig>, { logger }: AppOptions): Promise<FastifyInstance> => {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
-    // No per-request log line: at ingest rates it would cost more than the request.
-    logController: new LogController({ disableRequestLogging: true }),
+    // Per-request lines only at debug and trace: at ingest rates they would cost more than the request.
+    logController: new GatewayLogController(logger),
     childLoggerFactory: (parent, bindings, options) => new RequestLogger(parent, bindings, options),
     bodyLimit: config.bodyLimitBytes,
     // A hop count becomes a function: Fastify's types take booleans, addresses or functions.
@@ -129,5 +131,7 @@ export const buildApp = async (config: Readonly<GatewayConfig>, { logger }: AppO
     { prefix: "/api" },
   );
   await app.register(queueBoardPlugin, { prefix: BOARD_PATH, config, logger });
+  // The web page, public static files: it signs in through the API like any other client.
+  await app.register(dashboardPlugin, { prefix: DASHBOARD_PATH, dir: config.dashboardDir, logger });
   return app;
 };

@@ -55,6 +55,12 @@ const ROUTES: RouteCase[] = [
     expected: { none: 401, badToken: 401, client: 200, admin: 200, adminOutside: 403, otherClient: 403 },
   },
   {
+    name: "GET /api/clients/{client_id}/quota",
+    method: "GET",
+    url: (id) => `/api/clients/${id}/quota`,
+    expected: { none: 401, badToken: 401, client: 200, admin: 200, adminOutside: 403, otherClient: 403 },
+  },
+  {
     name: "PATCH /api/clients/{client_id}",
     method: "PATCH",
     url: (id) => `/api/clients/${id}`,

@@ -23,6 +23,7 @@ describe("client management: the errors", () => {
     });
   const routes = (id: string): Array<[InjectOptions["method"], string, unknown]> => [
     ["GET", `/api/clients/${id}`, undefined],
+    ["GET", `/api/clients/${id}/quota`, undefined],
     ["PATCH", `/api/clients/${id}`, { name: "x" }],
     ["POST", `/api/clients/${id}/keys`, undefined],
     ["POST", `/api/clients/${id}/revoke`, undefined],

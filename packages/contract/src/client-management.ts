@@ -76,3 +76,19 @@ export const RotatedKey = Type.Object({
   }),
 });
 export type RotatedKey = Static<typeof RotatedKey>;
+
+/** Where a client's hourly hit quota stands: fixed UTC hours, as the hit routes' x-ratelimit-* headers count them. */
+export const ClientQuota = Type.Object(
+  {
+    client_id: Uuid,
+    limit_per_hour: Type.Integer({
+      minimum: 0,
+      description: "The limit in force: the client's rate_limit_per_hour, or the default (RATE_LIMIT_PER_HOUR) when that is null",
+    }),
+    used: Type.Integer({ minimum: 0, description: "Hits counted in the current UTC hour (duplicates and refused hits cost nothing)" }),
+    remaining: Type.Integer({ minimum: 0, description: "limit_per_hour - used, never below 0" }),
+    reset_at: Type.String({ format: "date-time", description: "The top of the next UTC hour, when used starts again from 0" }),
+  },
+  { description: "Quotas are fixed UTC hours (not a rolling window)" },
+);
+export type ClientQuota = Static<typeof ClientQuota>;

@@ -1,11 +1,26 @@
 import { type Static, Type } from "typebox";
-import { DateTime, Day, Uuid } from "./common.ts";
+import { DateTime, Day, UUID_PATTERN, Uuid } from "./common.ts";
 import { UsageChange } from "./usage-changes.ts";
+
+/** How many clients one `client_ids` read may name. */
+export const MAX_DAILY_CLIENT_IDS = 100;
+const ONE_UUID = UUID_PATTERN.slice(1, -1);
 
 export const DailyQuery = Type.Object(
   {
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
-    cursor: Type.Optional(Type.String({ maxLength: 512, description: "next_cursor of the previous page" })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100, description: "Admin paging; not with client_ids" })),
+    cursor: Type.Optional(Type.String({ maxLength: 512, description: "next_cursor of the previous page; not with client_ids" })),
+    client_ids: Type.Optional(
+      Type.String({
+        pattern: `^${ONE_UUID}(,${ONE_UUID}){0,${MAX_DAILY_CLIENT_IDS - 1}}$`,
+        maxLength: MAX_DAILY_CLIENT_IDS * 37 - 1,
+        description:
+          `Admin only (a client token that passes it: 403). 1 to ${MAX_DAILY_CLIENT_IDS} comma-separated client ids: ` +
+          "one row per id that is a client, in the order given (each id once), clients without hits zero-filled, " +
+          "unknown ids left out; next_cursor null. Not with limit or cursor. For a dashboard that lists clients " +
+          "with GET /api/clients and then reads their 7-day totals in one call.",
+      }),
+    ),
   },
   { additionalProperties: false },
 );

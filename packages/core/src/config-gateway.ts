@@ -1,11 +1,17 @@
 import { existsSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { base64Key32, type Cidr, ConfigError, cidrList, int, str, trustProxy } from "./config-parsers.ts";
 import { type Env, loadOrExit, projectRoot, settingReader } from "./config-reader.ts";
 import { readHost, readSharedSettings, type SharedConfig } from "./config-shared.ts";
 
 const DEV_JWT_SECRET = "dev-only-jwt-secret-never-use-in-production-000";
 const DEV_ENCRYPTION_KEY = Buffer.alloc(32, 7).toString("base64");
+/** The dashboard's build output in this repository, wherever the process was started from. */
+const DEFAULT_DASHBOARD_DIR = fileURLToPath(new URL("../../../apps/dashboard/dist", import.meta.url));
+
+/** A directory setting: absolute as given, relative to the workspace root otherwise. */
+const fromRoot = (dir: string): string => (isAbsolute(dir) ? dir : join(projectRoot(), dir));
 
 export interface GatewayConfig extends SharedConfig {
   port: number;
@@ -31,6 +37,8 @@ export interface GatewayConfig extends SharedConfig {
   batchMaxInFlight: number;
   spoolDir: string;
   spoolMaxBytes: number;
+  /** The dashboard's built files (index.html, assets/), served at /dashboard; it need not exist. */
+  dashboardDir: string;
 }
 
 /**
@@ -64,8 +72,10 @@ export const parseGatewayConfig = (env: Env): Readonly<GatewayConfig> => {
     batchMaxHits: read("BATCH_MAX_HITS", int(1, 10_000), 500),
     batchLingerMs: read("BATCH_LINGER_MS", int(0, 1000), 0),
     batchMaxInFlight: read("BATCH_MAX_IN_FLIGHT", int(1, 64), 4),
-    spoolDir: ((dir: string) => (isAbsolute(dir) ? dir : join(projectRoot(), dir)))(read("SPOOL_DIR", str(), "var/spool")),
+    spoolDir: fromRoot(read("SPOOL_DIR", str(), "var/spool")),
     spoolMaxBytes: read("SPOOL_MAX_BYTES", int(1024, Number.MAX_SAFE_INTEGER), 1024 * 1024 * 1024),
+    // Not checked here: the gateway starts without a built dashboard, which answers 503 until it is.
+    dashboardDir: fromRoot(read("DASHBOARD_DIR", str(), DEFAULT_DASHBOARD_DIR)),
   };
   if ((config.tlsCertFile === undefined) !== (config.tlsKeyFile === undefined)) {
     throw new ConfigError("TLS_CERT_FILE and TLS_KEY_FILE must be set together");

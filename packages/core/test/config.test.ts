@@ -57,6 +57,13 @@ describe("gateway configuration", () => {
     expect(text).not.toContain("\n");
   });
 
+  it("finds the dashboard's build in this repository by default, and takes a directory of its own", () => {
+    const root = new URL("../../../", import.meta.url).pathname;
+    expect(parseGatewayConfig({}).dashboardDir).toBe(`${root}apps/dashboard/dist`);
+    expect(parseGatewayConfig({ DASHBOARD_DIR: "/srv/dashboard" }).dashboardDir).toBe("/srv/dashboard");
+    expect(parseGatewayConfig({ DASHBOARD_DIR: "build/web" }).dashboardDir).toMatch(/\/build\/web$/);
+  });
+
   it("has no secret defaults in production", () => {
     expect(failure({ NODE_ENV: "production", ENCRYPTION_KEY: KEY })).toBe("JWT_SECRET is required");
     expect(failure({ NODE_ENV: "production", JWT_SECRET: "s".repeat(32) })).toBe("ENCRYPTION_KEY is required");

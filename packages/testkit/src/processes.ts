@@ -6,19 +6,32 @@ export interface AppProcess {
   child: ChildProcess;
   base: string;
   exited: Promise<number | null>;
+  /** Everything the process wrote to stdout and stderr so far; empty unless spawned with `capture`. */
+  output(): string;
+}
+
+export interface SpawnOptions {
+  /** Keep stdout and stderr for `output()` (a test that reads the logs) instead of dropping stdout. */
+  capture?: boolean;
 }
 
 /** Runs an app entry point as its own process with the given settings. */
-export const spawnApp = (script: string, env: Record<string, string>): Omit<AppProcess, "base"> => {
-  const child = spawn(process.execPath, [script], { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "inherit"] });
+export const spawnApp = (script: string, env: Record<string, string>, { capture = false }: SpawnOptions = {}): Omit<AppProcess, "base"> => {
+  const child = spawn(process.execPath, [script], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", capture ? "pipe" : "ignore", capture ? "pipe" : "inherit"],
+  });
+  const chunks: Buffer[] = [];
+  child.stdout?.on("data", (chunk: Buffer) => chunks.push(chunk));
+  child.stderr?.on("data", (chunk: Buffer) => chunks.push(chunk));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  return { child, exited };
+  return { child, exited, output: () => Buffer.concat(chunks).toString("utf8") };
 };
 
 /** A gateway process on a free port, resolved once it answers /health. */
-export const spawnGateway = async (env: Record<string, string>): Promise<AppProcess> => {
+export const spawnGateway = async (env: Record<string, string>, options: SpawnOptions = {}): Promise<AppProcess> => {
   const port = await freePort();
-  const app = spawnApp("apps/gateway/src/server.ts", { ...env, PORT: String(port) });
+  const app = spawnApp("apps/gateway/src/server.ts", { ...env, PORT: String(port) }, options);
   const base = `http://127.0.0.1:${port}`;
   await eventually(async () => ((await fetch(`${base}/health`)).ok ? true : undefined), 20_000, `gateway on ${port}`);
   return { ...app, base };

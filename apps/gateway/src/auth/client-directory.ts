@@ -12,8 +12,10 @@ export interface ClientDirectory {
   /** A cached identity comes back synchronously: the hot path then costs no promise. */
   byApiKey(apiKey: string): Lookup;
   byId(clientId: string): Lookup;
-  /** Names for many ids at once (one query for those not cached). */
+  /** Names for many ids at once (one query for those not cached); while Postgres is away, the last known ones. */
   names(clientIds: readonly string[]): Promise<Map<string, string>>;
+  /** The identities of those ids that are clients (one query for those not cached); throws while Postgres is away. */
+  identities(clientIds: readonly string[]): Promise<Map<string, ClientIdentity>>;
   /** Drops all that is cached about these clients (identity and every key): the next lookup reads Postgres. */
   forget(clientIds: Iterable<string>): void;
   /** Pre-fills both caches for these clients (the most active ones, at start). */
@@ -87,6 +89,23 @@ export const createClientDirectory = (db: Db, max = 20_000): ClientDirectory => 
     return promise;
   };
 
+  const identities = async (clientIds: readonly string[]): Promise<Map<string, ClientIdentity>> => {
+    const found = new Map<string, ClientIdentity>();
+    // A cached miss is asked again: it lives 5 s, and a listing must not drop a client just registered.
+    const missing: string[] = [];
+    for (const id of clientIds) {
+      const cached = byId.get(id)?.client;
+      if (cached) found.set(id, cached);
+      else missing.push(id);
+    }
+    const started = generation;
+    for (const client of await findClientsByIds(db, missing)) {
+      if (generation === started) remember(client);
+      found.set(client.client_id, client);
+    }
+    return found;
+  };
+
   return {
     byApiKey(apiKey) {
       // Not a key this service could have issued: no lookup at all.
@@ -123,28 +142,19 @@ export const createClientDirectory = (db: Db, max = 20_000): ClientDirectory => 
       });
     },
     async names(clientIds) {
-      const names = new Map<string, string>();
-      const missing: string[] = [];
-      for (const id of clientIds) {
-        const cached = byId.get(id)?.client;
-        if (cached) names.set(id, cached.name);
-        else missing.push(id);
-      }
-      const started = generation;
       try {
-        for (const client of await findClientsByIds(db, missing)) {
-          if (generation === started) remember(client);
-          names.set(client.client_id, client.name);
-        }
+        return new Map(Array.from(await identities(clientIds), ([id, client]) => [id, client.name]));
       } catch {
         // A name is decoration: while Postgres is away, the last known one (or none) will do.
-        for (const id of missing) {
+        const names = new Map<string, string>();
+        for (const id of clientIds) {
           const stale = byId.get(id, { allowStale: true })?.client;
           if (stale) names.set(id, stale.name);
         }
+        return names;
       }
-      return names;
     },
+    identities,
     forget(clientIds) {
       const ids = new Set(clientIds);
       if (ids.size === 0) return;

@@ -1,5 +1,15 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import { Client, ClientList, ClientListQuery, ClientParams, ClientPatch, errors, KeyRotationBody, RotatedKey } from "@usage/contract";
+import {
+  Client,
+  ClientList,
+  ClientListQuery,
+  ClientParams,
+  ClientPatch,
+  ClientQuota,
+  errors,
+  KeyRotationBody,
+  RotatedKey,
+} from "@usage/contract";
 import { AppError } from "@usage/core";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { requireAdmin, requireBearer } from "../auth/guards.ts";
@@ -13,7 +23,7 @@ const requireSelfOrAdmin = async function (this: FastifyInstance, request: Fasti
   if (principal?.role === "admin") return;
   const { client_id } = request.params as { client_id?: string };
   if (principal?.role !== "client" || client_id?.toLowerCase() !== principal.sub.toLowerCase())
-    throw new AppError("FORBIDDEN", "a client may only see and rotate its own key");
+    throw new AppError("FORBIDDEN", "a client may only see itself and rotate its own key");
 };
 
 /**
@@ -52,6 +62,21 @@ export const clientRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => clients.get(request.params.client_id),
+  );
+
+  app.get(
+    "/clients/:client_id/quota",
+    {
+      onRequest: requireSelfOrAdmin,
+      schema: {
+        tags: TAGS,
+        summary: "Where the client's hourly hit quota stands (admin, or the client itself); fixed UTC hours, reset at the top of the next",
+        security: SECURITY,
+        params: ClientParams,
+        response: { 200: ClientQuota, ...errors(400, 401, 403, 404, 503) },
+      },
+    },
+    async (request) => clients.quota(request.params.client_id),
   );
 
   app.patch(

@@ -1,6 +1,8 @@
-import type { Client, ClientList, ClientPatch, RotatedKey } from "@usage/contract";
+import type { Client, ClientList, ClientPatch, ClientQuota, RotatedKey } from "@usage/contract";
 import { AppError, apiKeyDigest, type EmailCipher, type Logger, newApiKey } from "@usage/core";
 import { type ClientRecord, type Db, getClient, listClients, revokeClient, rotateClientKey, updateClient } from "@usage/db";
+import type { ClientDirectory } from "../auth/client-directory.ts";
+import type { Ingest } from "../ingest/record.ts";
 import { decodeListCursor, encodeListCursor } from "./list-cursor.ts";
 import type { ClientChanges } from "./propagation.ts";
 
@@ -14,18 +16,23 @@ export interface ClientService {
   update(clientId: string, changes: ClientPatch): Promise<Client>;
   rotateKey(clientId: string, graceSeconds: number): Promise<RotatedKey>;
   revoke(clientId: string): Promise<Client>;
+  /** Where the client's hourly quota stands, counted as the hit routes count it. */
+  quota(clientId: string): Promise<ClientQuota>;
 }
 
 export interface ClientServiceDeps {
   db: Db;
   cipher: EmailCipher;
   changes: ClientChanges;
+  /** The cached identities the hit routes use, so the quota read sees the limit they enforce. */
+  directory: ClientDirectory;
+  ingest: Pick<Ingest, "quota">;
   log: Logger;
 }
 
 const notFound = (): AppError => new AppError("NOT_FOUND", "no client with this id");
 
-export const createClientService = ({ db, cipher, changes, log }: ClientServiceDeps): ClientService => {
+export const createClientService = ({ db, cipher, changes, directory, ingest, log }: ClientServiceDeps): ClientService => {
   const email = (record: ClientRecord): string => {
     try {
       return cipher.decrypt(record.email_ciphertext);
@@ -96,6 +103,19 @@ export const createClientService = ({ db, cipher, changes, log }: ClientServiceD
       const record = found(await revokeClient(db, canonical(clientId)));
       await changes.announce({ client_id: record.client_id, revoked: true });
       return toClient(record);
+    },
+
+    async quota(clientId) {
+      const client = await directory.byId(canonical(clientId));
+      if (client === undefined) throw notFound();
+      const quota = await ingest.quota(client);
+      return {
+        client_id: client.client_id,
+        limit_per_hour: quota.limit,
+        used: quota.used,
+        remaining: quota.remaining,
+        reset_at: new Date(quota.resetAt).toISOString(),
+      };
     },
   };
 };

@@ -29,7 +29,14 @@ export const clientsPlugin = fp(
       hub: app.usageHub,
       log: logger,
     });
-    const service = createClientService({ db: app.db, cipher: createEmailCipher(config.encryptionKey), changes, log: logger });
+    const service = createClientService({
+      db: app.db,
+      cipher: createEmailCipher(config.encryptionKey),
+      changes,
+      directory: app.auth.directory,
+      ingest: app.ingest,
+      log: logger,
+    });
     app.decorate("clients", service);
     app.decorate("clientChanges", changes);
     changes.start();
@@ -38,5 +45,5 @@ export const clientsPlugin = fp(
       subscriber.disconnect();
     });
   },
-  { name: "clients", dependencies: ["db", "redis", "auth", "stream"] },
+  { name: "clients", dependencies: ["db", "redis", "auth", "stream", "ingest"] },
 );

@@ -16,9 +16,13 @@ export interface IngestResult {
 
 export interface QuotaState {
   limit: number;
+  /** Hits counted in the current hour (may pass `limit` after the quota was lowered). */
+  used: number;
   remaining: number;
   /** Seconds until the quota window resets. */
   reset: number;
+  /** When it resets (epoch ms): the top of the next UTC hour. */
+  resetAt: number;
 }
 
 export interface IngestDeps {
@@ -37,13 +41,12 @@ export interface Ingest {
 }
 
 /** Fixed UTC hours: the quota resets at the top of each hour. */
-const quotaState = (limit: number, used: number, nowMs: number): QuotaState => ({
-  limit,
-  remaining: Math.max(0, limit - used),
-  reset: Math.ceil((HOUR_MS - (nowMs % HOUR_MS)) / 1000),
-});
+const quotaState = (limit: number, used: number, nowMs: number): QuotaState => {
+  const left = HOUR_MS - (nowMs % HOUR_MS);
+  return { limit, used, remaining: Math.max(0, limit - used), reset: Math.ceil(left / 1000), resetAt: nowMs + left };
+};
 
-export const quotaHeaders = (quota: QuotaState): Record<string, number> => ({
+export const quotaHeaders = (quota: Pick<QuotaState, "limit" | "remaining" | "reset">): Record<string, number> => ({
   "x-ratelimit-limit": quota.limit,
   "x-ratelimit-remaining": quota.remaining,
   "x-ratelimit-reset": quota.reset,

@@ -51,12 +51,15 @@ export const streamRoute = async (app: FastifyInstance): Promise<void> => {
         if (token === undefined) throw new AppError("UNAUTHORIZED", "missing token");
         principal = app.auth.verify(token);
       } catch {
+        // The URL is logged with its token blanked (the logger's req serializer).
+        request.log.debug({ req: request }, "stream refused: missing or bad token");
         socket.close(CLOSE.unauthorized, "unauthorized");
         return;
       }
       try {
         if (principal.role === "admin") app.auth.assertAdminIp(request);
       } catch {
+        request.log.debug({ req: request }, "stream refused: admin outside the allowlist");
         socket.close(CLOSE.forbidden, "forbidden");
         return;
       }

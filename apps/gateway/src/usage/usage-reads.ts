@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { ClientDaily, DailyUsage, TopUsage } from "@usage/contract";
 import { AppError, lastDays, utcDay } from "@usage/core";
 import { type Db, dailyTotalsForClients, rankClientsByDays } from "@usage/db";
@@ -10,6 +11,8 @@ import type { TopList } from "./top-list.ts";
 export interface UsageReads {
   clientDaily(clientId: string): Promise<Read<DailyUsage>>;
   adminDaily(limit: number, cursor: string | undefined): Promise<Read<DailyUsage>>;
+  /** These clients (lower-case ids, each once), in this order; ids that are no client left out. */
+  selectedDaily(clientIds: readonly string[]): Promise<Read<DailyUsage>>;
   top(limit: number): Promise<Read<TopUsage>>;
   /** Fills the caches for today's most active clients, so the first reads after a start are hot. */
   warm(count: number): Promise<number>;
@@ -97,6 +100,28 @@ export const createUsageReads = ({ keys, counters, db, directory, cache, topList
           const ranked = await rankClientsByDays(db, days[0] as string, today, limit + 1, cursor);
           return page(days, ranked.slice(0, limit), ranked.length > limit, rollupTotals);
         },
+      );
+    },
+
+    selectedDaily(clientIds) {
+      const days = lastDays(now(), DAILY_WINDOW_DAYS);
+      const today = days[days.length - 1] as string;
+      // Up to 100 ids: the key holds a digest of the list, not the list.
+      const list = createHash("sha256").update(clientIds.join(",")).digest("base64url");
+      const selection = (totalsOf: typeof liveTotals) => async (): Promise<DailyUsage> => {
+        // Which ids are clients, from the directory: a Postgres failure fails the read rather
+        // than caching an answer that leaves out clients it could not look up.
+        const known = await directory.identities(clientIds);
+        const ids = clientIds.filter((id) => known.has(id));
+        const totals = await totalsOf(ids, days);
+        return { data: ids.map((id) => row(id, known.get(id)?.name ?? "", days, totals.get(id) ?? [])), next_cursor: null };
+      };
+      // The global version, as for the admin's pages: any hit may be one of these clients'.
+      return cache.cached(
+        `selected-daily:${today}:${list}`,
+        { versionKey: keys.globalVersion, keyPrefix: keys.cache("global", "selected-daily", today, list, "") },
+        selection(liveTotals),
+        selection(rollupTotals),
       );
     },
 

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { DailyQuery, DailyUsage, errors, TopQuery, TopUsage } from "@usage/contract";
 import { requireAdmin, requireBearer } from "../auth/guards.ts";
+import { checkClientIds, clientIdsForAdminOnly, parseClientIds } from "./client-ids.ts";
 
 const SECURITY: Array<Record<string, string[]>> = [{ bearer: [] }];
 
@@ -19,9 +20,12 @@ export const usageRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     "/usage/daily",
     {
+      onRequest: clientIdsForAdminOnly,
+      preValidation: checkClientIds,
       schema: {
         tags: ["usage"],
-        summary: "Hits per UTC day over the last 7 days (a client: itself; the admin: every active client, paged)",
+        summary:
+          "Hits per UTC day over the last 7 days (a client: itself; the admin: every active client, paged, or the clients named in client_ids)",
         security: SECURITY,
         querystring: DailyQuery,
         response: { 200: DailyUsage, ...errors(400, 401, 403, 503) },
@@ -29,10 +33,13 @@ export const usageRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const principal = request.principal!;
+      const { client_ids: clientIds } = request.query;
       const read =
-        principal.role === "admin"
-          ? await reads.adminDaily(request.query.limit ?? 100, request.query.cursor)
-          : await reads.clientDaily(principal.sub);
+        principal.role !== "admin"
+          ? await reads.clientDaily(principal.sub)
+          : clientIds !== undefined
+            ? await reads.selectedDaily(parseClientIds(clientIds) ?? [])
+            : await reads.adminDaily(request.query.limit ?? 100, request.query.cursor);
       return reply.header("x-cache", read.cache).send(read.body);
     },
   );
