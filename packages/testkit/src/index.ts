@@ -5,3 +5,4 @@ export * from "./pg-admin.ts";
 export * from "./processes.ts";
 export * from "./redis-server.ts";
 export * from "./tcp-proxy.ts";
+export * from "./browser.ts";
