@@ -25,6 +25,8 @@ export const adminView = (api: Api): View => {
     detail?.element.remove();
     detail = undefined;
     if (match?.[1] === undefined) {
+      // Back from a client: what was done there (a quota, a revocation) shows in the list.
+      if (overview.hidden) quietly(Promise.all([table.refresh(), top.refresh()]));
       overview.hidden = false;
       return;
     }

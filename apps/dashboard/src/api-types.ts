@@ -3,6 +3,7 @@ export type {
   Client,
   ClientDaily,
   ClientList,
+  ClientQuota as Quota,
   DailyUsage,
   OpsStats,
   RotatedKey,
@@ -11,12 +12,3 @@ export type {
   UsageSnapshot,
   UsageUpdated,
 } from "@usage/contract";
-
-/** GET /api/clients/{client_id}/quota. */
-export interface Quota {
-  client_id: string;
-  limit_per_hour: number;
-  used: number;
-  remaining: number;
-  reset_at: string;
-}

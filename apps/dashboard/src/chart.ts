@@ -6,6 +6,9 @@ import { count, dayLabel, dayTitle } from "./format.ts";
 
 type Day = ClientDaily["days"][number];
 
+/** Hits are whole: the y axis never steps by a fraction. */
+const WHOLE_STEPS = Array.from({ length: 10 }, (_, power) => [1, 2, 5].map((m) => m * 10 ** power)).flat();
+
 const cssColor = (name: string, fallback: string): string =>
   getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
 
@@ -51,7 +54,8 @@ export class DayChart {
     const accent = cssColor("--accent", "#1f6feb");
     const ink = cssColor("--muted", "#667");
     const grid = cssColor("--grid", "rgba(128,128,128,0.15)");
-    const labels = (): string[] => this.days.map((d) => dayLabel(d.date));
+    // On a narrow chart the weekday goes: the day of the month alone still reads.
+    const labels = (u: uPlot): string[] => this.days.map((d) => (u.width < 480 ? d.date.slice(8).replace(/^0/, "") : dayLabel(d.date)));
     const options: uPlot.Options = {
       width: Math.max(this.plotHost.clientWidth, 200),
       height: 220,
@@ -62,10 +66,20 @@ export class DayChart {
         y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.15 : 1] },
       },
       axes: [
-        { stroke: ink, grid: { show: false }, ticks: { show: false }, splits: () => [0, 1, 2, 3, 4, 5, 6], values: () => labels() },
-        { stroke: ink, grid: { stroke: grid }, ticks: { show: false }, size: 56, values: (_u, splits) => splits.map((v) => count(v)) },
+        { stroke: ink, grid: { show: false }, ticks: { show: false }, splits: () => [0, 1, 2, 3, 4, 5, 6], values: (u) => labels(u) },
+        {
+          stroke: ink,
+          grid: { stroke: grid },
+          ticks: { show: false },
+          size: 56,
+          incrs: WHOLE_STEPS,
+          values: (_u, splits) => splits.map((v) => count(v)),
+        },
       ],
-      series: [{}, { label: "Hits", fill: accent, stroke: accent, paths: uPlot.paths.bars?.({ size: [0.6, 56] }), points: { show: false } }],
+      series: [
+        {},
+        { label: "Hits", fill: accent, stroke: accent, paths: uPlot.paths.bars?.({ size: [0.6, 56] }), points: { show: false } },
+      ],
     };
     return new uPlot(options, data, this.plotHost);
   }

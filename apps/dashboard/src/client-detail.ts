@@ -1,4 +1,4 @@
-import { ApiError, type Api } from "./api.ts";
+import { type Api, ApiError } from "./api.ts";
 import type { Client, DailyUsage, RotatedKey, UsageUpdated } from "./api-types.ts";
 import { confirmAction } from "./confirm.ts";
 import { fill, h } from "./dom.ts";
@@ -68,14 +68,18 @@ export class ClientDetail {
 
   private show(client: Client): void {
     this.client = client;
-    this.title.replaceChildren(client.name, " ", client.revoked_at === null ? "" : h("span", { class: "badge bad" }, "Revoked"));
+    this.title.replaceChildren(client.name);
+    if (client.revoked_at !== null) this.title.append(" ", h("span", { class: "badge bad" }, "Revoked"));
     const fact = (term: string, value: string | Node): HTMLElement[] => [h("dt", {}, term), h("dd", {}, value)];
     fill(
       this.facts,
       ...fact("Email", client.email),
       ...fact("Client id", h("code", {}, client.client_id)),
       ...fact("Created", utcDateTime(client.created_at)),
-      ...fact("Key age", h("span", { "data-testid": "detail-key-age" }, `${ago(client.key_created_at)} (${utcDateTime(client.key_created_at)})`)),
+      ...fact(
+        "Key age",
+        h("span", { "data-testid": "detail-key-age" }, `${ago(client.key_created_at)} (${utcDateTime(client.key_created_at)})`),
+      ),
       ...fact("Hourly quota", client.rate_limit_per_hour === null ? "the default" : count(client.rate_limit_per_hour)),
       ...(client.revoked_at === null ? [] : fact("Revoked", utcDateTime(client.revoked_at))),
     );
@@ -85,10 +89,24 @@ export class ClientDetail {
   private renderActions(client: Client): void {
     const heading = h("h2", { id: "actions-title" }, "Manage");
     if (client.revoked_at !== null) {
-      fill(this.actions, heading, h("p", { class: "muted" }, "This client is revoked: its keys and tokens are refused. Its stored hits stay counted."), this.notice);
+      fill(
+        this.actions,
+        heading,
+        h("p", { class: "muted" }, "This client is revoked: its keys and tokens are refused. Its stored hits stay counted."),
+        this.notice,
+      );
       return;
     }
-    const input = h("input", { id: "quota-input", type: "number", min: 0, max: 1_000_000_000, step: 1, inputmode: "numeric", value: client.rate_limit_per_hour ?? "", placeholder: "default" });
+    const input = h("input", {
+      id: "quota-input",
+      type: "number",
+      min: 0,
+      max: 1_000_000_000,
+      step: 1,
+      inputmode: "numeric",
+      value: client.rate_limit_per_hour ?? "",
+      placeholder: "default",
+    });
     const quotaForm = h(
       "form",
       { class: "toolbar" },
@@ -105,12 +123,14 @@ export class ClientDetail {
         this.say("The quota is a whole number, 0 or more.");
         return;
       }
-      quietly(this.act(async () => {
-        const updated = await this.api.send<Client>("PATCH", `/api/clients/${this.clientId}`, { rate_limit_per_hour: value });
-        this.show(updated);
-        await this.quota.refresh();
-        return value === null ? "Quota set to the default." : `Quota set to ${count(value)} hits per hour.`;
-      }));
+      quietly(
+        this.act(async () => {
+          const updated = await this.api.send<Client>("PATCH", `/api/clients/${this.clientId}`, { rate_limit_per_hour: value });
+          this.show(updated);
+          await this.quota.refresh();
+          return value === null ? "Quota set to the default." : `Quota set to ${count(value)} hits per hour.`;
+        }),
+      );
     });
     const rotate = h("button", { type: "button", class: "button", onclick: () => quietly(this.rotate()) }, "Rotate key…");
     const revoke = h("button", { type: "button", class: "button danger", onclick: () => quietly(this.revoke()) }, "Revoke client…");
@@ -121,12 +141,17 @@ export class ClientDetail {
     const select = h("select", { id: "grace-select" }, ...GRACE.map((g) => h("option", { value: g.seconds }, g.label)));
     const confirmed = await confirmAction({
       title: `Rotate ${this.client?.name ?? "this client"}'s key?`,
-      body: ["A new key works at once and is shown only once. Clients using the old key must switch to the new one.", h("p", {}, h("label", { for: "grace-select" }, "The old key keeps working for "), select)],
+      body: [
+        "A new key works at once and is shown only once. Clients using the old key must switch to the new one.",
+        h("p", {}, h("label", { for: "grace-select" }, "The old key keeps working for "), select),
+      ],
       confirmLabel: "Rotate key",
     });
     if (!confirmed) return;
     await this.act(async () => {
-      const rotated = await this.api.send<RotatedKey>("POST", `/api/clients/${this.clientId}/keys`, { grace_seconds: Number(select.value) });
+      const rotated = await this.api.send<RotatedKey>("POST", `/api/clients/${this.clientId}/keys`, {
+        grace_seconds: Number(select.value),
+      });
       quietly(this.refresh());
       return h(
         "span",
@@ -134,7 +159,11 @@ export class ClientDetail {
         "New key (shown once): ",
         h("code", { class: "secret", "data-testid": "new-key" }, rotated.api_key),
         " ",
-        h("button", { type: "button", class: "button small", onclick: () => quietly(navigator.clipboard.writeText(rotated.api_key)) }, "Copy"),
+        h(
+          "button",
+          { type: "button", class: "button small", onclick: () => quietly(navigator.clipboard.writeText(rotated.api_key)) },
+          "Copy",
+        ),
         ` The previous key works until ${utcDateTime(rotated.previous_key_expires_at)}.`,
       );
     });
@@ -144,7 +173,9 @@ export class ClientDetail {
     const name = this.client?.name ?? "this client";
     const confirmed = await confirmAction({
       title: `Revoke ${name}?`,
-      body: ["Every key and token of this client stops working on every gateway at once, and its open streams close. Hits already accepted stay stored and counted. This cannot be undone."],
+      body: [
+        "Every key and token of this client stops working on every gateway at once, and its open streams close. Hits already accepted stay stored and counted. This cannot be undone.",
+      ],
       confirmLabel: "Revoke",
       danger: true,
     });

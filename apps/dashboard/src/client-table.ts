@@ -22,7 +22,13 @@ export class ClientTable {
   readonly element: HTMLElement;
   private readonly api: Api;
   private readonly body = h("tbody", { "data-testid": "client-rows" });
-  private readonly search = h("input", { id: "client-search", type: "search", name: "q", autocomplete: "off", placeholder: "Name prefix or email" });
+  private readonly search = h("input", {
+    id: "client-search",
+    type: "search",
+    name: "q",
+    autocomplete: "off",
+    placeholder: "Name prefix or email",
+  });
   private readonly size = h("select", { id: "page-size" }, ...PAGE_SIZES.map((n) => h("option", { value: n, selected: n === 25 }, n)));
   private readonly previous = h("button", { type: "button", class: "button" }, "Previous page");
   private readonly next = h("button", { type: "button", class: "button" }, "Next page");
@@ -57,7 +63,13 @@ export class ClientTable {
     this.size.addEventListener("change", () => this.restart(true));
     this.previous.addEventListener("click", () => this.go(this.page - 1));
     this.next.addEventListener("click", () => this.go(this.page + 1));
-    const head = h("tr", {}, ...["Client", "Email", "Today", "7 days", "Quota / h", "Status", "Key age"].map((t, i) => h("th", { scope: "col", class: i >= 2 && i <= 4 ? "num" : undefined }, t)));
+    const head = h(
+      "tr",
+      {},
+      ...["Client", "Email", "Today", "7 days", "Quota / h", "Status", "Key age"].map((t, i) =>
+        h("th", { scope: "col", class: i >= 2 && i <= 4 ? "num" : undefined }, t),
+      ),
+    );
     this.element = h(
       "section",
       { class: "card wide", "aria-labelledby": "clients-title" },
@@ -116,7 +128,10 @@ export class ClientTable {
   private render(clients: readonly Client[], days: Map<string, Days>): void {
     this.cells.clear();
     if (clients.length === 0) {
-      fill(this.body, h("tr", {}, h("td", { colspan: 7, class: "empty" }, this.query === "" ? "No clients yet." : `No client matches “${this.query}”.`)));
+      fill(
+        this.body,
+        h("tr", {}, h("td", { colspan: 7, class: "empty" }, this.query === "" ? "No clients yet." : `No client matches “${this.query}”.`)),
+      );
     } else fill(this.body, ...clients.map((client) => this.row(client, days.get(client.client_id) ?? [])));
     this.previous.disabled = this.page === 0;
     this.next.disabled = !this.hasNext;
@@ -124,7 +139,11 @@ export class ClientTable {
   }
 
   private row(client: Client, days: Days): HTMLElement {
-    const cells: RowCells = { today: h("td", { class: "num", "data-col": "today" }), week: h("td", { class: "num", "data-col": "week" }), days };
+    const cells: RowCells = {
+      today: h("td", { class: "num", "data-col": "today" }),
+      week: h("td", { class: "num", "data-col": "week" }),
+      days,
+    };
     this.cells.set(client.client_id, cells);
     this.paint(cells);
     return h(

@@ -13,7 +13,13 @@ export const confirmAction = ({ title, body, confirmLabel, danger = false }: Con
     const cancel = h("button", { type: "button", class: "button", value: "cancel" }, "Cancel");
     const confirm = h("button", { type: "submit", class: danger ? "button danger" : "button primary", value: "confirm" }, confirmLabel);
     const heading = h("h2", { id: "confirm-title" }, title);
-    const form = h("form", { method: "dialog" }, heading, ...body.map((p) => (typeof p === "string" ? h("p", {}, p) : p)), h("div", { class: "actions" }, cancel, confirm));
+    const form = h(
+      "form",
+      { method: "dialog" },
+      heading,
+      ...body.map((p) => (typeof p === "string" ? h("p", {}, p) : p)),
+      h("div", { class: "actions" }, cancel, confirm),
+    );
     const dialog = h("dialog", { "aria-labelledby": "confirm-title" }, form);
     cancel.addEventListener("click", () => dialog.close("cancel"));
     dialog.addEventListener("close", () => {

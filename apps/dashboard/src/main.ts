@@ -1,6 +1,6 @@
 import "./styles.css";
-import { type ApiError, createApi } from "./api.ts";
 import { adminView } from "./admin-view.ts";
+import { type ApiError, createApi } from "./api.ts";
 import { clientView } from "./client-view.ts";
 import { clearSession, loadSession, type Session, saveSession } from "./session.ts";
 import { mountShell } from "./shell.ts";

@@ -16,7 +16,12 @@ export class QuotaCard {
   constructor(api: Api, clientId: string) {
     this.api = api;
     this.clientId = clientId;
-    this.element = h("section", { class: "card", "aria-labelledby": `quota-${clientId}`, "data-testid": "quota" }, h("h2", { id: `quota-${clientId}` }, "Quota this hour"), this.body);
+    this.element = h(
+      "section",
+      { class: "card", "aria-labelledby": `quota-${clientId}`, "data-testid": "quota" },
+      h("h2", { id: `quota-${clientId}` }, "Quota this hour"),
+      this.body,
+    );
     // The countdown moves on its own; at the reset the figures are read again.
     this.tick = setInterval(() => {
       if (this.quota !== undefined && Date.parse(this.quota.reset_at) <= Date.now()) quietly(this.refresh());
@@ -40,8 +45,22 @@ export class QuotaCard {
     const state = q.remaining === 0 ? "full" : share >= 0.8 ? "high" : "ok";
     fill(
       this.body,
-      h("p", { class: "figure" }, h("span", { "data-testid": "quota-used" }, count(q.used)), h("span", { class: "of" }, ` of ${count(q.limit_per_hour)}`)),
-      h("meter", { min: 0, max: Math.max(1, q.limit_per_hour), value: q.used, low: q.limit_per_hour * 0.8, high: q.limit_per_hour * 0.95, optimum: 0, "aria-label": "Quota used", "data-state": state }),
+      h(
+        "p",
+        { class: "figure" },
+        h("span", { "data-testid": "quota-used" }, count(q.used)),
+        h("span", { class: "of" }, ` of ${count(q.limit_per_hour)}`),
+      ),
+      h("meter", {
+        min: 0,
+        max: Math.max(1, q.limit_per_hour),
+        value: q.used,
+        low: q.limit_per_hour * 0.8,
+        high: q.limit_per_hour * 0.95,
+        optimum: 0,
+        "aria-label": "Quota used",
+        "data-state": state,
+      }),
       h(
         "p",
         { class: "muted" },

@@ -15,7 +15,10 @@ const STORAGE_KEY = "usage.dashboard.session";
 
 const decodeClaims = (jwt: string): Record<string, unknown> => {
   const part = jwt.split(".")[1] ?? "";
-  const base64 = part.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(part.length / 4) * 4, "=");
+  const base64 = part
+    .replace(/-/g, "+")
+    .replace(/_/g, "/")
+    .padEnd(Math.ceil(part.length / 4) * 4, "=");
   const bytes = Uint8Array.from(atob(base64), (char) => char.charCodeAt(0));
   const claims: unknown = JSON.parse(new TextDecoder().decode(bytes));
   return typeof claims === "object" && claims !== null ? (claims as Record<string, unknown>) : {};

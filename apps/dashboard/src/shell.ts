@@ -20,7 +20,11 @@ const STREAM_TEXT: Record<StreamState, string> = {
 /** The frame of a signed-in page: who, whether the stream is live, sign-out, and problems. */
 export const mountShell = (root: HTMLElement, role: "client" | "admin", onSignOut: () => void): Shell => {
   const identity = h("span", { class: "identity", "data-testid": "identity" });
-  const stream = h("span", { class: "stream-state", role: "status", "data-testid": "stream-state", "data-state": "connecting" }, STREAM_TEXT.connecting);
+  const stream = h(
+    "span",
+    { class: "stream-state", role: "status", "data-testid": "stream-state", "data-state": "connecting" },
+    STREAM_TEXT.connecting,
+  );
   const signOut = h("button", { type: "button", class: "button", onclick: onSignOut }, "Sign out");
   const problem = h("div", { class: "problem", role: "alert", "data-testid": "problem", hidden: true });
   const main = h("main", { id: "main", tabindex: "-1" });

@@ -31,7 +31,11 @@ export const signInView = (notice: string | undefined, onSignedIn: (session: Ses
     h("p", { class: "muted" }, "Live API usage, quotas and clients."),
     h("label", { for: "api-key" }, "API key"),
     input,
-    h("p", { id: "api-key-help", class: "hint" }, "A client's key shows that client's usage; the admin key shows every client. The key is exchanged for a short-lived token kept only in this tab."),
+    h(
+      "p",
+      { id: "api-key-help", class: "hint" },
+      "A client's key shows that client's usage; the admin key shows every client. The key is exchanged for a short-lived token kept only in this tab.",
+    ),
     button,
     message,
   );

@@ -35,7 +35,7 @@ export const openStream = (token: string, handlers: StreamHandlers): { close(): 
     const current = new WebSocket(url());
     socket = current;
     current.addEventListener("message", (event) => {
-      if (typeof event.data !== "string") return;
+      if (closed || typeof event.data !== "string") return;
       const message = JSON.parse(event.data) as UsageSnapshot | UsageUpdated;
       if (message.type === "usage.snapshot") {
         attempt = 0;
@@ -61,7 +61,10 @@ export const openStream = (token: string, handlers: StreamHandlers): { close(): 
     close() {
       closed = true;
       clearTimeout(timer);
-      socket?.close(1000, "signed out");
+      const current = socket;
+      // Closing a socket still connecting makes the browser print a warning: let it open first.
+      if (current?.readyState === WebSocket.CONNECTING) current.addEventListener("open", () => current.close(1000, "signed out"));
+      else current?.close(1000, "signed out");
     },
   };
 };

@@ -22,7 +22,22 @@ export class TopClients {
       h(
         "div",
         { class: "table-wrap" },
-        h("table", {}, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "#"), h("th", { scope: "col" }, "Client"), h("th", { scope: "col", class: "num" }, "Hits"))), this.body),
+        h(
+          "table",
+          {},
+          h(
+            "thead",
+            {},
+            h(
+              "tr",
+              {},
+              h("th", { scope: "col" }, "#"),
+              h("th", { scope: "col" }, "Client"),
+              h("th", { scope: "col", class: "num" }, "Hits"),
+            ),
+          ),
+          this.body,
+        ),
       ),
     );
   }

@@ -1,7 +1,7 @@
 import { ADMIN_KEY, call, launchBrowser, watchConsole } from "@usage/testkit";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { postHits, type Registered, register, type Stack, screenshot, signIn, startStack, VIEWPORTS } from "./support.ts";
+import { postHits, type Registered, register, resize, type Stack, screenshot, signIn, startStack, VIEWPORTS } from "./support.ts";
 
 /** The admin's view in a real Chromium against a real gateway and worker. */
 describe("dashboard: the admin's view", () => {
@@ -50,7 +50,9 @@ describe("dashboard: the admin's view", () => {
     expect(await postHits(stack.gateway.base, acme07.apiKey, 6)).toEqual(Array(6).fill(202));
     await rows(page).filter({ hasText: "Acme 07" }).locator('[data-col="today"]').filter({ hasText: /^6$/ }).waitFor({ timeout: 2_000 });
     expect(Date.now() - accepted).toBeLessThan(2_000);
-    await expect.poll(() => page.getByTestId("top-rows").locator("tr td:nth-child(2)").first().textContent(), { timeout: 4_000 }).toBe("Acme 07");
+    await expect
+      .poll(() => page.getByTestId("top-rows").locator("tr td:nth-child(2)").first().textContent(), { timeout: 4_000 })
+      .toBe("Acme 07");
     expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
   });
 
@@ -83,7 +85,10 @@ describe("dashboard: the admin's view", () => {
 
   it("opens a client, sets its quota from the page, and the API enforces it", async () => {
     const target = acme[1]!;
-    await page.getByRole("link", { name: target.name }).first().click();
+    await page.getByLabel("Search clients").fill(target.name);
+    await page.getByLabel("Search clients").press("Enter");
+    await expect.poll(() => rowNames(page)).toEqual([target.name]);
+    await rows(page).getByRole("link", { name: target.name }).click();
     await expect.poll(() => page.getByRole("heading", { level: 1 }).textContent()).toBe(target.name);
     await expect.poll(() => page.getByTestId("detail-key-age").textContent()).toMatch(/ago/);
     await expect.poll(() => page.getByTestId("quota-used").textContent()).toBe("0");
@@ -95,9 +100,9 @@ describe("dashboard: the admin's view", () => {
     await expect.poll(() => page.getByTestId("quota-remaining").textContent(), { timeout: 4_000 }).toBe("0");
     await expect.poll(() => page.getByTestId("today-total").textContent(), { timeout: 4_000 }).toBe("2");
     await screenshot(page, "dashboard-admin-client");
-    await page.setViewportSize(VIEWPORTS.phone);
+    await resize(page, VIEWPORTS.phone);
     await screenshot(page, "dashboard-admin-client-phone");
-    await page.setViewportSize(VIEWPORTS.desktop);
+    await resize(page, VIEWPORTS.desktop);
   });
 
   it("rotates a key and revokes a client, each after a confirmation, with the API agreeing", async () => {

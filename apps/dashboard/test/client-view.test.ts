@@ -1,7 +1,7 @@
 import { ADMIN_KEY, launchBrowser, watchConsole } from "@usage/testkit";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { postHits, register, type Stack, screenshot, signIn, startStack, VIEWPORTS } from "./support.ts";
+import { postHits, register, resize, type Stack, screenshot, signIn, startStack, VIEWPORTS } from "./support.ts";
 
 /** The client's view in a real Chromium against a real gateway and worker. */
 describe("dashboard: a client's view", () => {
@@ -47,7 +47,7 @@ describe("dashboard: a client's view", () => {
     await expect.poll(() => page.getByTestId("week-total").textContent()).toBe("5");
 
     await screenshot(page, "dashboard-client");
-    await page.setViewportSize(VIEWPORTS.phone);
+    await resize(page, VIEWPORTS.phone);
     await screenshot(page, "dashboard-client-phone");
 
     await page.getByRole("button", { name: "Sign out" }).click();
@@ -55,6 +55,27 @@ describe("dashboard: a client's view", () => {
     expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
     expect(console.errors).toEqual([]);
     await context.close();
+  });
+
+  it("works from the keyboard alone: sign in with Enter, reach sign-out with Tab", async () => {
+    const client = await register(stack.gateway.base, "Keyboard Only Co");
+    const page = await browser.newPage();
+    const console = watchConsole(page);
+    await page.goto(`${stack.gateway.base}/dashboard`);
+    // The key field has the focus as the page opens.
+    await page.keyboard.type(client.apiKey);
+    await page.keyboard.press("Enter");
+    await page.getByRole("button", { name: "Sign out" }).waitFor();
+    let reached = false;
+    for (let i = 0; i < 10 && !reached; i++) {
+      await page.keyboard.press("Tab");
+      reached = await page.evaluate(() => document.activeElement?.textContent === "Sign out");
+    }
+    expect(reached).toBe(true);
+    await page.keyboard.press("Enter");
+    await page.getByLabel("API key").waitFor();
+    expect(console.errors).toEqual([]);
+    await page.close();
   });
 
   it("refuses a wrong key with a message and keeps the form", async () => {
@@ -93,7 +114,10 @@ describe("dashboard: a client's view", () => {
     await expect.poll(() => page.getByTestId("stream-state").textContent()).toBe("Live");
     const admin = await fetch(`${stack.gateway.base}/api/auth/token`, { method: "POST", headers: { "x-api-key": ADMIN_KEY } });
     const { access_token } = (await admin.json()) as { access_token: string };
-    const revoked = await fetch(`${stack.gateway.base}/api/clients/${client.clientId}/revoke`, { method: "POST", headers: { authorization: `Bearer ${access_token}` } });
+    const revoked = await fetch(`${stack.gateway.base}/api/clients/${client.clientId}/revoke`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${access_token}` },
+    });
     expect(revoked.status).toBe(200);
     await expect.poll(() => page.getByTestId("sign-in-message").textContent(), { timeout: 5_000 }).toMatch(/session has ended/);
     await page.close();

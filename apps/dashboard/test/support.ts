@@ -51,7 +51,13 @@ export const register = async (base: string, name: string): Promise<Registered> 
 export const postHits = async (base: string, apiKey: string, count: number): Promise<number[]> => {
   const statuses: number[] = [];
   for (let i = 0; i < count; i++) {
-    const answer = await call(base, "POST", "/api/logs", { ip: "203.0.113.7", endpoint: `/v1/things/${i}`, timestamp: new Date().toISOString() }, { "x-api-key": apiKey });
+    const answer = await call(
+      base,
+      "POST",
+      "/api/logs",
+      { ip: "203.0.113.7", endpoint: `/v1/things/${i}`, timestamp: new Date().toISOString() },
+      { "x-api-key": apiKey },
+    );
     statuses.push(answer.status);
   }
   return statuses;
@@ -62,6 +68,12 @@ export const signIn = async (page: Page, base: string, key: string): Promise<voi
   await page.getByLabel("API key").fill(key);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByRole("button", { name: "Sign out" }).waitFor();
+};
+
+/** Resizes, then waits until nothing is wider than the screen (the chart follows its box). */
+export const resize = async (page: Page, size: { width: number; height: number }): Promise<void> => {
+  await page.setViewportSize(size);
+  await expect.poll(() => page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(size.width);
 };
 
 export const screenshot = async (page: Page, name: string): Promise<void> => {

@@ -1,3 +1,4 @@
+export * from "./browser.ts";
 export * from "./env.ts";
 export * from "./failed-jobs.ts";
 export * from "./harness.ts";
@@ -5,4 +6,3 @@ export * from "./pg-admin.ts";
 export * from "./processes.ts";
 export * from "./redis-server.ts";
 export * from "./tcp-proxy.ts";
-export * from "./browser.ts";
