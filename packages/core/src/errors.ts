@@ -7,6 +7,8 @@ export const ERROR_STATUS = {
   EMAIL_TAKEN: 409,
   /** The resource's state does not allow the action (e.g. a new key for a revoked client). */
   CONFLICT: 409,
+  /** The resource existed but has expired (an export's file after 24 h). */
+  GONE: 410,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   RATE_LIMITED: 429,

@@ -45,7 +45,41 @@ export interface UsageHourlyTable {
   total: number;
 }
 
+export type ExportStatus = "queued" | "running" | "completed" | "failed" | "cancelled";
+
+/** One export of raw hits (migration 0003). `owner` is the creator: a client id or "admin". */
+export interface ExportsTable {
+  export_id: string;
+  owner: string;
+  client_id: string | null;
+  range_from: Date;
+  range_to: Date;
+  status: Generated<ExportStatus>;
+  /** bigint columns: read back as numbers (see the int8 parser in db.ts). */
+  total: number | null;
+  processed: Generated<number>;
+  bytes: Generated<number>;
+  error: string | null;
+  created_at: Generated<Date>;
+  started_at: Date | null;
+  finished_at: Date | null;
+  expires_at: Date | null;
+}
+
+/** A committed piece of an export's CSV (rows only; the header is the download's). */
+export interface ExportChunksTable {
+  export_id: string;
+  seq: number;
+  rows: number;
+  last_ts: Date;
+  last_client_id: string;
+  last_id: string;
+  data: Buffer;
+}
+
 export interface Database {
+  exports: ExportsTable;
+  export_chunks: ExportChunksTable;
   clients: ClientsTable;
   client_keys: ClientKeysTable;
   hits: HitsTable;
@@ -58,6 +92,7 @@ export type Client = Selectable<ClientsTable>;
 export type NewClient = Insertable<ClientsTable>;
 export type ClientKey = Selectable<ClientKeysTable>;
 export type Hit = Selectable<HitsTable>;
+export type Export = Selectable<ExportsTable>;
 
 export interface RejectedHitsTable {
   rejected_at: Generated<Date>;
