@@ -1,6 +1,7 @@
 export * from "./count-protocol.ts";
 export * from "./counters.ts";
 export * from "./durability.ts";
+export * from "./export-job.ts";
 export * from "./keys.ts";
 export * from "./maintenance-jobs.ts";
 export * from "./ops-heartbeat.ts";

@@ -6,8 +6,8 @@ import { Compile } from "typebox/compile";
 import { useFastUuidFormat } from "./uuid.ts";
 
 /**
- * Queue names in one place; the maintenance queue's jobs are declared in maintenance-jobs.ts.
- * Nothing produces into `exports` yet: the name exists so the queue board shows it already.
+ * Queue names in one place; the maintenance queue's jobs are declared in maintenance-jobs.ts,
+ * the export queue's in export-job.ts.
  */
 export const QUEUES = { hits: "hits", maintenance: "maintenance", exports: "exports" } as const;
 /** The hit queue's one job; its payload is HitBatchJob. */
@@ -54,6 +54,3 @@ export const HIT_JOB_OPTIONS: DefaultJobOptions = {
 
 export const createHitQueue = (connection: Redis, prefix: string, options: Partial<QueueOptions> = {}): Queue<HitBatchJob> =>
   new Queue<HitBatchJob>(QUEUES.hits, { connection, prefix, defaultJobOptions: HIT_JOB_OPTIONS, ...options });
-
-/** The export queue's handle; its job schema and options come with the exports feature. */
-export const createExportQueue = (connection: Redis, prefix: string): Queue => new Queue(QUEUES.exports, { connection, prefix });
