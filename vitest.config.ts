@@ -8,6 +8,9 @@ const shared = {
   pool: "forks" as const,
   testTimeout: 30_000,
   hookTimeout: 60_000,
+  // expect.poll's own default (1 s) is short for a browser and two processes on 2 busy cores;
+  // a test that bounds a delay (the 2 s freshness) passes its own timeout.
+  expect: { poll: { timeout: 5_000 } },
 };
 
 export default defineConfig({

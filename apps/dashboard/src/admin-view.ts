@@ -20,6 +20,8 @@ export const adminView = (api: Api): View => {
   const refreshTop = throttle(2_000, () => quietly(top.refresh()));
 
   const route = (): void => {
+    // Only "#/…" is a route: another fragment (the skip link's #main) leaves the view as it is.
+    if (location.hash !== "" && !location.hash.startsWith("#/")) return;
     const match = DETAIL_ROUTE.exec(location.hash);
     detail?.destroy();
     detail?.element.remove();
@@ -34,17 +36,18 @@ export const adminView = (api: Api): View => {
     detail = new ClientDetail(api, match[1].toLowerCase());
     element.append(detail.element);
     quietly(detail.refresh());
-    detail.element.querySelector("h1")?.focus();
+    detail.focus();
   };
   window.addEventListener("hashchange", route);
 
-  const refresh = async (): Promise<void> => {
-    const results = await Promise.allSettled([stats.refresh(), top.refresh(), table.refresh(), detail?.refresh()]);
-    const failed = results.find((r) => r.status === "rejected");
+  const settle = async (reads: Array<Promise<void> | undefined>): Promise<void> => {
+    const failed = (await Promise.allSettled(reads)).find((r) => r.status === "rejected");
     if (failed !== undefined) throw failed.reason;
   };
+  const refresh = (): Promise<void> => settle([stats.refresh(), top.refresh(), table.refresh(), detail?.refresh()]);
+  // The opening route reads its client itself: the first read here is the overview's only.
   route();
-  quietly(refresh());
+  quietly(settle([stats.refresh(), top.refresh(), table.refresh()]));
 
   return {
     element,

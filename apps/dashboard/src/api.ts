@@ -18,8 +18,11 @@ export class ApiError extends Error {
 export interface ApiEvents {
   /** A token that the server no longer takes (expired, or its client revoked). */
   onUnauthorized(): void;
-  /** Whether the last call reached a working service; drives the page's "unavailable" banner. */
-  onReachable(reachable: boolean, error?: ApiError): void;
+  /**
+   * How the last call to one route went (`area`: its path without the query): a failure
+   * worth a banner (unavailable, or refused with 403), or undefined once it answers again.
+   */
+  onOutcome(area: string, problem: ApiError | undefined): void;
 }
 
 type Method = "GET" | "POST" | "PATCH";
@@ -66,14 +69,15 @@ export interface Api {
 /** Calls with the session's token; reports reachability and a refused token to the page. */
 export const createApi = (token: string, events: ApiEvents): Api => {
   const authorized = async <T>(method: Method, path: string, body?: unknown): Promise<T> => {
+    const area = `${method} ${path.split("?")[0]}`;
     try {
       const result = await call<T>(method, path, { authorization: `Bearer ${token}` }, body);
-      events.onReachable(true);
+      events.onOutcome(area, undefined);
       return result;
     } catch (error) {
       if (error instanceof ApiError) {
-        events.onReachable(!error.unavailable, error);
         if (error.status === 401) events.onUnauthorized();
+        else events.onOutcome(area, error.unavailable || error.status === 403 ? error : undefined);
       }
       throw error;
     }

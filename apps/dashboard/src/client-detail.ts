@@ -2,7 +2,7 @@ import { type Api, ApiError } from "./api.ts";
 import type { Client, DailyUsage, RotatedKey, UsageUpdated } from "./api-types.ts";
 import { confirmAction } from "./confirm.ts";
 import { fill, h } from "./dom.ts";
-import { ago, count, utcDateTime } from "./format.ts";
+import { ago, count, today, utcDateTime } from "./format.ts";
 import { QuotaCard } from "./quota-card.ts";
 import { UsagePanel } from "./usage-panel.ts";
 import { quietly, throttle } from "./view.ts";
@@ -20,10 +20,12 @@ export class ClientDetail {
   private readonly clientId: string;
   private readonly usage = new UsagePanel();
   private readonly quota: QuotaCard;
-  private readonly title = h("h1", {}, "Client");
+  // Focusable, so that opening a client moves the focus (and a screen reader) to it.
+  private readonly title = h("h1", { tabindex: "-1" }, "Client");
   private readonly facts = h("dl", { class: "facts" });
   private readonly actions = h("section", { class: "card wide", "aria-labelledby": "actions-title" });
-  private readonly notice = h("p", { class: "notice", role: "status", "data-testid": "action-result" });
+  private readonly notice = h("p", { class: "notice", role: "status", tabindex: "-1", "data-testid": "action-result" });
+  private readonly reread: ReturnType<typeof throttle>;
   private readonly refreshQuota: ReturnType<typeof throttle>;
   private client: Client | undefined;
 
@@ -32,6 +34,7 @@ export class ClientDetail {
     this.clientId = clientId;
     this.quota = new QuotaCard(api, clientId);
     this.refreshQuota = throttle(1_000, () => quietly(this.quota.refresh()));
+    this.reread = throttle(2_000, () => quietly(this.refresh()));
     this.element = h(
       "div",
       { class: "view" },
@@ -43,12 +46,19 @@ export class ClientDetail {
     );
   }
 
+  focus(): void {
+    this.title.focus();
+  }
+
   async refresh(): Promise<void> {
-    const [client, daily] = await Promise.all([
-      this.api.get<Client>(`/api/clients/${this.clientId}`),
-      this.api.get<DailyUsage>(`/api/usage/daily?client_ids=${this.clientId}`),
-      this.quota.refresh(),
-    ]);
+    let client: Client;
+    try {
+      client = await this.api.get<Client>(`/api/clients/${this.clientId}`);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) this.missing();
+      throw error;
+    }
+    const [daily] = await Promise.all([this.api.get<DailyUsage>(`/api/usage/daily?client_ids=${this.clientId}`), this.quota.refresh()]);
     this.show(client);
     const days = daily.data[0]?.days;
     if (days !== undefined) this.usage.set(days);
@@ -56,14 +66,25 @@ export class ClientDetail {
 
   update(message: UsageUpdated): void {
     if (message.client_id !== this.clientId) return;
-    if (!this.usage.setDay(message.date, message.total_requests)) quietly(this.refresh());
+    // A day off the chart: today's is a new UTC day (read again); an older one is not shown.
+    if (!this.usage.setDay(message.date, message.total_requests) && message.date >= today()) this.reread();
     this.refreshQuota();
   }
 
   destroy(): void {
     this.refreshQuota.cancel();
+    this.reread.cancel();
     this.quota.destroy();
     this.usage.destroy();
+  }
+
+  /** An id no client has (a stale link, a typo): say so, not an empty page. */
+  private missing(): void {
+    this.element.replaceChildren(
+      h("p", {}, h("a", { href: "#/", class: "back" }, "← All clients")),
+      h("h1", { tabindex: "-1" }, "No such client"),
+      h("p", { class: "muted", "data-testid": "missing-client" }, `No client has the id ${this.clientId}.`),
+    );
   }
 
   private show(client: Client): void {
@@ -195,7 +216,9 @@ export class ClientDetail {
     }
   }
 
+  /** Says how an action went, and moves the focus there: the controls it used may have been rebuilt. */
   private say(message: string | Node): void {
     fill(this.notice, message);
+    this.notice.focus();
   }
 }

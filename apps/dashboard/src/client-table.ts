@@ -2,7 +2,7 @@ import type { Api } from "./api.ts";
 import type { Client, ClientList, DailyUsage, UsageUpdated } from "./api-types.ts";
 import { fill, h } from "./dom.ts";
 import { ago, count } from "./format.ts";
-import { quietly } from "./view.ts";
+import { quietly, throttle } from "./view.ts";
 
 type Days = DailyUsage["data"][number]["days"];
 interface RowCells {
@@ -40,6 +40,10 @@ export class ClientTable {
   private hasNext = false;
   private query = "";
   private searchTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Numbers the reads: an answer that a newer read overtook is dropped. */
+  private reads = 0;
+  /** A hit of a day the rows do not show yet (a new UTC day): read the page again, at most every 2 s. */
+  private readonly reloadForNewDay = throttle(2_000, () => quietly(this.load()));
 
   constructor(api: Api) {
     this.api = api;
@@ -67,7 +71,7 @@ export class ClientTable {
       "tr",
       {},
       ...["Client", "Email", "Today", "7 days", "Quota / h", "Status", "Key age"].map((t, i) =>
-        h("th", { scope: "col", class: i >= 2 && i <= 4 ? "num" : undefined }, t),
+        h("th", { scope: "col", class: i === 1 ? "email" : i >= 2 && i <= 4 ? "num" : undefined }, t),
       ),
     );
     this.element = h(
@@ -75,7 +79,7 @@ export class ClientTable {
       { class: "card wide", "aria-labelledby": "clients-title" },
       h("h2", { id: "clients-title" }, "Clients"),
       form,
-      h("div", { class: "table-wrap" }, h("table", {}, h("thead", {}, head), this.body)),
+      h("div", { class: "table-wrap" }, h("table", { class: "clients" }, h("thead", {}, head), this.body)),
       h("div", { class: "pager" }, this.previous, this.position, this.next),
     );
   }
@@ -87,14 +91,20 @@ export class ClientTable {
   /** A live total for a client on this page. */
   update(message: UsageUpdated): void {
     const row = this.cells.get(message.client_id);
-    const day = row?.days.find((d) => d.date === message.date);
-    if (row === undefined || day === undefined) return;
+    if (row === undefined) return;
+    const day = row.days.find((d) => d.date === message.date);
+    if (day === undefined) {
+      const shownToday = row.days[row.days.length - 1]?.date ?? "";
+      if (message.date > shownToday) this.reloadForNewDay();
+      return;
+    }
     day.total_requests = Math.max(day.total_requests, message.total_requests);
     this.paint(row);
   }
 
   destroy(): void {
     clearTimeout(this.searchTimer);
+    this.reloadForNewDay.cancel();
   }
 
   private restart(force = false): void {
@@ -113,16 +123,28 @@ export class ClientTable {
   }
 
   private async load(): Promise<void> {
+    const read = ++this.reads;
+    const page = this.page;
     const params = new URLSearchParams({ limit: this.size.value });
     if (this.query !== "") params.set("q", this.query);
-    const cursor = this.cursors[this.page];
+    const cursor = this.cursors[page];
     if (cursor !== undefined) params.set("cursor", cursor);
     const list = await this.api.get<ClientList>(`/api/clients?${params}`);
     const ids = list.data.map((c) => c.client_id);
     const daily = ids.length === 0 ? { data: [] } : await this.api.get<DailyUsage>(`/api/usage/daily?client_ids=${ids.join(",")}`);
+    if (read !== this.reads) return;
     this.hasNext = typeof list.next_cursor === "string";
-    if (this.hasNext) this.cursors[this.page + 1] = list.next_cursor ?? undefined;
-    this.render(list.data, new Map(daily.data.map((row) => [row.client_id, row.days])));
+    if (this.hasNext) this.cursors[page + 1] = list.next_cursor ?? undefined;
+    this.render(list.data, new Map(daily.data.map((row) => [row.client_id, this.atLeastShown(row.client_id, row.days)])));
+  }
+
+  /** A read can trail live totals already on screen (counted, not yet in its answer): keep the higher. */
+  private atLeastShown(clientId: string, days: Days): Days {
+    const shown = this.cells.get(clientId)?.days ?? [];
+    return days.map((day) => ({
+      ...day,
+      total_requests: Math.max(day.total_requests, shown.find((d) => d.date === day.date)?.total_requests ?? 0),
+    }));
   }
 
   private render(clients: readonly Client[], days: Map<string, Days>): void {

@@ -1,7 +1,18 @@
 import { ADMIN_KEY, call, launchBrowser, watchConsole } from "@usage/testkit";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { postHits, type Registered, register, resize, type Stack, screenshot, signIn, startStack, VIEWPORTS } from "./support.ts";
+import {
+  postHits,
+  type Registered,
+  register,
+  resize,
+  type Stack,
+  screenshot,
+  signIn,
+  startStack,
+  unexpected,
+  VIEWPORTS,
+} from "./support.ts";
 
 /** The admin's view in a real Chromium against a real gateway and worker. */
 describe("dashboard: the admin's view", () => {
@@ -103,6 +114,23 @@ describe("dashboard: the admin's view", () => {
     await resize(page, VIEWPORTS.phone);
     await screenshot(page, "dashboard-admin-client-phone");
     await resize(page, VIEWPORTS.desktop);
+  });
+
+  it("keeps the client open when the skip link is used, and says so for an id no client has", async () => {
+    const shown = await page.getByRole("heading", { level: 1 }).textContent();
+    await page.getByRole("link", { name: "Skip to content" }).focus();
+    await page.keyboard.press("Enter");
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe("main");
+    expect(await page.getByRole("heading", { level: 1 }).textContent()).toBe(shown);
+
+    // A tab of its own (sessionStorage is per tab): signed in, then a link to nobody.
+    const other = await browser.newPage();
+    const console = watchConsole(other);
+    await signIn(other, stack.gateway.base, ADMIN_KEY);
+    await other.goto(`${stack.gateway.base}/dashboard#/clients/00000000-0000-4000-8000-000000000000`);
+    await expect.poll(() => other.getByTestId("missing-client").textContent()).toMatch(/No client has the id/);
+    expect(unexpected(console.errors, /Failed to load resource: the server responded with a status of 404/)).toEqual([]);
+    await other.close();
   });
 
   it("rotates a key and revokes a client, each after a confirmation, with the API agreeing", async () => {

@@ -1,7 +1,7 @@
 import { ADMIN_KEY, launchBrowser, watchConsole } from "@usage/testkit";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { postHits, register, resize, type Stack, screenshot, signIn, startStack, VIEWPORTS } from "./support.ts";
+import { postHits, register, resize, type Stack, screenshot, signIn, startStack, unexpected, VIEWPORTS } from "./support.ts";
 
 /** The client's view in a real Chromium against a real gateway and worker. */
 describe("dashboard: a client's view", () => {
@@ -80,11 +80,14 @@ describe("dashboard: a client's view", () => {
 
   it("refuses a wrong key with a message and keeps the form", async () => {
     const page = await browser.newPage();
+    const console = watchConsole(page);
     await page.goto(`${stack.gateway.base}/dashboard`);
     await page.getByLabel("API key").fill("not-a-real-key");
     await page.getByRole("button", { name: "Sign in" }).click();
     await expect.poll(() => page.getByTestId("sign-in-message").textContent()).toMatch(/not accepted/);
     expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    // Chromium's own line for the refused exchange, and nothing else.
+    expect(unexpected(console.errors, /Failed to load resource: the server responded with a status of 401/)).toEqual([]);
     await page.close();
   });
 
@@ -110,6 +113,7 @@ describe("dashboard: a client's view", () => {
   it("goes back to sign-in with a message when the client is revoked while the page is open", async () => {
     const client = await register(stack.gateway.base, "Revoked Soon Inc");
     const page = await browser.newPage();
+    const console = watchConsole(page);
     await signIn(page, stack.gateway.base, client.apiKey);
     await expect.poll(() => page.getByTestId("stream-state").textContent()).toBe("Live");
     const admin = await fetch(`${stack.gateway.base}/api/auth/token`, { method: "POST", headers: { "x-api-key": ADMIN_KEY } });
@@ -120,6 +124,8 @@ describe("dashboard: a client's view", () => {
     });
     expect(revoked.status).toBe(200);
     await expect.poll(() => page.getByTestId("sign-in-message").textContent(), { timeout: 5_000 }).toMatch(/session has ended/);
+    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    expect(unexpected(console.errors, /Failed to load resource: the server responded with a status of 401/)).toEqual([]);
     await page.close();
   });
 });

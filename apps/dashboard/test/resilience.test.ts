@@ -1,7 +1,7 @@
 import { launchBrowser, startTcpProxy, type TcpProxy, watchConsole } from "@usage/testkit";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { postHits, register, type Stack, signIn, startStack } from "./support.ts";
+import { postHits, register, type Stack, signIn, startStack, unexpected } from "./support.ts";
 
 // What Chromium itself prints while the network is cut: expected then, and only then.
 const NETWORK_NOISE = /WebSocket connection to .* failed|Failed to load resource: net::ERR_|ERR_CONNECTION/;
@@ -47,13 +47,14 @@ describe("dashboard: when the service goes away", () => {
     // Live again: a new hit shows without a reload.
     await postHits(stack.gateway.base, client.apiKey, 1);
     await expect.poll(() => page.getByTestId("today-total").textContent(), { timeout: 2_000 }).toBe("6");
-    expect(console.errors.filter((e) => !NETWORK_NOISE.test(e))).toEqual([]);
+    expect(unexpected(console.errors, NETWORK_NOISE)).toEqual([]);
     await page.close();
   });
 
   it("says the service is not answering when sign-in cannot reach it, instead of a blank page", async () => {
     const client = await register(stack.gateway.base, "Offline Sign-in BV");
     const page = await browser.newPage();
+    const console = watchConsole(page);
     await page.goto(proxy.url("http", "/dashboard"));
     await page.getByLabel("API key").fill(client.apiKey);
     proxy.cut();
@@ -65,6 +66,7 @@ describe("dashboard: when the service goes away", () => {
     }
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByRole("button", { name: "Sign out" }).waitFor();
+    expect(unexpected(console.errors, NETWORK_NOISE)).toEqual([]);
     await page.close();
   });
 });

@@ -1,6 +1,9 @@
+import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdir } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { type AppProcess, call, createTestEnv, spawnGateway, spawnWorker, type TestEnv } from "@usage/testkit";
 import type { Page } from "playwright-core";
 import { expect } from "vitest";
@@ -16,10 +19,34 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-/** A real gateway (serving the built page) and worker on a database and key prefix of their own. */
+const DASHBOARD = "apps/dashboard";
+
+/**
+ * Builds the page from its sources into a directory of this test file's own, so the tests
+ * never run against a stale apps/dashboard/dist (nor race another file rebuilding it).
+ */
+const buildPage = async (): Promise<string> => {
+  const outDir = await mkdtemp(join(tmpdir(), "dashboard-"));
+  await promisify(execFile)(
+    process.execPath,
+    ["node_modules/vite/bin/vite.js", "build", "--outDir", outDir, "--emptyOutDir", "--logLevel", "warn"],
+    {
+      cwd: DASHBOARD,
+      env: { ...process.env, NODE_ENV: "production" },
+    },
+  ).catch((error: unknown) => {
+    throw new Error(`building the dashboard failed: ${String(error)}`);
+  });
+  return outDir;
+};
+
+/** A real gateway (serving the page built from its sources) and worker on a database and key prefix of their own. */
 export const startStack = async (overrides: Record<string, string> = {}): Promise<Stack> => {
-  const env = await createTestEnv({ LOG_LEVEL: "warn", REGISTER_LIMIT_PER_HOUR: "1000", ...overrides });
-  const gateway = await spawnGateway(env.env);
+  const [env, pageDir] = await Promise.all([
+    createTestEnv({ LOG_LEVEL: "warn", REGISTER_LIMIT_PER_HOUR: "1000", ...overrides }),
+    buildPage(),
+  ]);
+  const gateway = await spawnGateway({ ...env.env, DASHBOARD_DIR: pageDir });
   const worker = spawnWorker(env.env);
   return {
     env,
@@ -28,7 +55,7 @@ export const startStack = async (overrides: Record<string, string> = {}): Promis
       gateway.child.kill("SIGTERM");
       worker.child.kill("SIGTERM");
       await Promise.all([gateway.exited, worker.exited]);
-      await env.cleanup();
+      await Promise.all([env.cleanup(), rm(pageDir, { recursive: true, force: true })]);
     },
   };
 };
@@ -75,6 +102,9 @@ export const resize = async (page: Page, size: { width: number; height: number }
   await page.setViewportSize(size);
   await expect.poll(() => page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(size.width);
 };
+
+/** Console lines other than the ones a test expects (a 401 it caused, the network errors of a cut). */
+export const unexpected = (errors: readonly string[], expected: RegExp): string[] => errors.filter((line) => !expected.test(line));
 
 export const screenshot = async (page: Page, name: string): Promise<void> => {
   await mkdir(SCREENSHOT_DIR, { recursive: true });

@@ -8,7 +8,7 @@ import { buildGateway, expectError, type GatewayHarness } from "./helper.ts";
 import { exchange, expectRawError, onlyResponse } from "./raw-http.ts";
 
 const CSP =
-  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; " +
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; font-src 'self'; connect-src 'self'; " +
   "manifest-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 const INDEX = '<!doctype html><title>Usage</title><script type="module" src="/dashboard/assets/app-abc123.js"></script>';
 const SCRIPT = "console.log('dashboard');";

@@ -1,6 +1,6 @@
 /**
  * The page's Content-Security-Policy: everything from its own origin only (scripts, styles,
- * fonts, the API and the WebSocket through connect-src 'self'), images also as data: URLs,
+ * fonts, images, the API and the WebSocket through connect-src 'self'),
  * no plugins, no inline code, no forms, never framed. The API's answers carry no CSP
  * (helmet's is off for them); these files are the one thing a browser renders.
  */
@@ -8,7 +8,7 @@ export const DASHBOARD_CSP = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self'",
-  "img-src 'self' data:",
+  "img-src 'self'",
   "font-src 'self'",
   "connect-src 'self'",
   "manifest-src 'self'",
