@@ -14,6 +14,8 @@ import { tokenRoute } from "./auth/token-route.ts";
 import { clientRoutes } from "./clients/client-routes.ts";
 import { clientsPlugin } from "./clients/plugin.ts";
 import { DASHBOARD_PATH, dashboardPlugin } from "./dashboard/plugin.ts";
+import { exportRoutes } from "./exports/export-routes.ts";
+import { exportsPlugin } from "./exports/plugin.ts";
 import { hitFormats } from "./http/ajv-formats.ts";
 import { edgeOptions, registerEdge } from "./http/edge.ts";
 import { registerErrorHandling } from "./http/errors.ts";
@@ -112,6 +114,7 @@ export const buildApp = async (config: Readonly<GatewayConfig>, { logger }: AppO
   await app.register(websocket, { options: { maxPayload: 4096 } });
   await app.register(streamPlugin, { config, logger });
   await app.register(clientsPlugin, { config, logger });
+  await app.register(exportsPlugin, { config, logger });
   // Last of the services: on close it runs first, counting this gateway out while Redis is open.
   await app.register(heartbeatPlugin, { logger });
 
@@ -126,6 +129,7 @@ export const buildApp = async (config: Readonly<GatewayConfig>, { logger }: AppO
       await api.register(streamRoute);
       await api.register(queueRoutes);
       await api.register(clientRoutes);
+      await api.register(exportRoutes);
       await api.register(opsRoutes);
     },
     { prefix: "/api" },

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { insertChunks, insertExport } from "./export-fixtures.ts";
 import { buildGateway, expectError, type GatewayHarness, hit, type TestClient } from "./helper.ts";
 
 /**
@@ -13,7 +14,17 @@ interface RouteCase {
   payload?: unknown;
   /** `otherClient`: a client token on a path naming another client, for the routes that name one. */
   expected: { none: 401; badToken: 401; client: number; admin: number; adminOutside: 403; otherClient?: 403 };
+  /** Rows the route needs, written once the client is registered (an export of the client's). */
+  prepare?: (gw: GatewayHarness, client: TestClient) => Promise<void>;
 }
+
+/** The client's completed export that the export routes name. */
+let exportId = "";
+const completedExport = async (gw: GatewayHarness, client: TestClient): Promise<void> => {
+  exportId = await insertExport(gw.db, { owner: client.client_id, status: "completed", processed: 1 });
+  await insertChunks(gw.db, exportId, [Buffer.from("row\r\n")]);
+};
+const lastHour = { from: new Date(Date.now() - 3_600_000).toISOString(), to: new Date().toISOString() };
 
 const ROUTES: RouteCase[] = [
   {
@@ -81,6 +92,34 @@ const ROUTES: RouteCase[] = [
     expected: { none: 401, badToken: 401, client: 403, admin: 200, adminOutside: 403, otherClient: 403 },
   },
   {
+    name: "POST /api/exports",
+    method: "POST",
+    url: "/api/exports",
+    payload: lastHour,
+    expected: { none: 401, badToken: 401, client: 202, admin: 202, adminOutside: 403 },
+  },
+  {
+    name: "GET /api/exports/{export_id}",
+    method: "GET",
+    url: () => `/api/exports/${exportId}`,
+    prepare: completedExport,
+    expected: { none: 401, badToken: 401, client: 200, admin: 200, adminOutside: 403 },
+  },
+  {
+    name: "POST /api/exports/{export_id}/cancel",
+    method: "POST",
+    url: () => `/api/exports/${exportId}/cancel`,
+    prepare: completedExport,
+    expected: { none: 401, badToken: 401, client: 200, admin: 200, adminOutside: 403 },
+  },
+  {
+    name: "GET /api/exports/{export_id}/download",
+    method: "GET",
+    url: () => `/api/exports/${exportId}/download`,
+    prepare: completedExport,
+    expected: { none: 401, badToken: 401, client: 200, admin: 200, adminOutside: 403 },
+  },
+  {
     name: "GET /api/ops/stats",
     method: "GET",
     url: "/api/ops/stats",
@@ -132,6 +171,7 @@ describe.each(ROUTES)("auth matrix: $name", (route) => {
     clientToken = await gw.tokenFor(client.api_key);
     adminToken = await gw.adminToken();
     other = await gw.register();
+    await route.prepare?.(gw, client);
   });
   afterAll(async () => gw.close());
 

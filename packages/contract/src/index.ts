@@ -1,6 +1,7 @@
 export * from "./client-management.ts";
 export * from "./clients.ts";
 export * from "./common.ts";
+export * from "./exports.ts";
 export * from "./health.ts";
 export * from "./hits.ts";
 export * from "./ops.ts";

@@ -2,6 +2,7 @@ export * from "./client-admin.ts";
 export * from "./clients.ts";
 export * from "./create-database.ts";
 export * from "./db.ts";
+export * from "./exports.ts";
 export * from "./hits.ts";
 export * from "./migrate.ts";
 export * from "./partitions.ts";

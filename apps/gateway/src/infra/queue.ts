@@ -1,5 +1,5 @@
 import type { GatewayConfig } from "@usage/core";
-import { createHitQueue, createKeys, createRedis, type HitBatchJob, waitReady } from "@usage/store";
+import { createExportQueue, createHitQueue, createKeys, createRedis, type ExportJob, type HitBatchJob, waitReady } from "@usage/store";
 import type { Queue } from "bullmq";
 import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
@@ -7,22 +7,28 @@ import fp from "fastify-plugin";
 declare module "fastify" {
   interface FastifyInstance {
     hitQueue: Queue<HitBatchJob>;
+    exportQueue: Queue<ExportJob>;
   }
 }
 
 /**
- * The producer side of the hit queue, on its own fail-fast connection: while Redis is down
- * an enqueue rejects at once instead of waiting in ioredis' offline queue.
+ * The producer side of the hit and export queues, on one fail-fast connection of their own:
+ * while Redis is down an enqueue rejects at once instead of waiting in ioredis' offline queue.
  */
 export const queuePlugin = fp(
   async (app: FastifyInstance, { config }: { config: GatewayConfig }) => {
     const connection = createRedis(config.redisUrl, "command", { enableAutoPipelining: false });
     await waitReady(connection).catch(() => {});
-    const queue = createHitQueue(connection, createKeys(config.redisPrefix).queuePrefix);
+    const prefix = createKeys(config.redisPrefix).queuePrefix;
+    const queue = createHitQueue(connection, prefix);
     queue.on("error", (error) => app.log.warn({ err: error }, "hit queue error"));
+    const exportQueue = createExportQueue(connection, prefix);
+    exportQueue.on("error", (error) => app.log.warn({ err: error }, "export queue error"));
     app.decorate("hitQueue", queue);
+    app.decorate("exportQueue", exportQueue);
     app.addHook("onClose", async () => {
-      await queue.close().catch(() => {});
+      // The queues share the connection (BullMQ does not close a connection it was given).
+      await Promise.allSettled([queue.close(), exportQueue.close()]);
       await connection.quit().catch(() => connection.disconnect());
     });
   },

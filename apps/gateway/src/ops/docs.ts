@@ -36,6 +36,7 @@ export const docsPlugin = fp(
           { name: "clients", description: "Registration and tokens" },
           { name: "hits", description: "Ingest" },
           { name: "usage", description: "Usage reads and the live stream" },
+          { name: "exports", description: "Raw hits as CSV files, written by the worker" },
           { name: "operations", description: "Health, readiness, metrics, failed hit jobs and their replay" },
         ],
       },

@@ -3,7 +3,7 @@ import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
 import type { HTTPStatus } from "@bull-board/api/typings/app";
 import { FastifyAdapter } from "@bull-board/fastify";
 import { AppError, type GatewayConfig, type Logger } from "@usage/core";
-import { createExportQueue, createMaintenanceQueue, createRedis } from "@usage/store";
+import { createMaintenanceQueue, createRedis } from "@usage/store";
 import type { Queue } from "bullmq";
 import type { FastifyInstance } from "fastify";
 import { errorBody, sendError, toAppError } from "../http/errors.ts";
@@ -17,14 +17,13 @@ export { BOARD_PATH };
  * and Bull Board's own error handler, view engine and static files stay inside this path.
  */
 export const queueBoardPlugin = async (app: FastifyInstance, { config, logger }: { config: GatewayConfig; logger: Logger }) => {
-  // The board's reads and actions on the two queues the gateway does not produce into, on a
-  // fail-fast connection of their own: while Redis is away the board answers 503 at once.
+  // The board's reads and actions on the queue the gateway does not produce into, on a
+  // fail-fast connection of its own: while Redis is away the board answers 503 at once. The
+  // hit and export queues are the producers' (infra/queue.ts).
   const connection = createRedis(config.redisUrl, "command", { enableAutoPipelining: false });
   const maintenance = createMaintenanceQueue(connection, app.keys.queuePrefix);
-  const exports = createExportQueue(connection, app.keys.queuePrefix);
-  const queues: Queue[] = [app.hitQueue as Queue, maintenance as Queue, exports];
-  for (const queue of [maintenance, exports])
-    queue.on("error", (error) => logger.warn({ err: error, queue: queue.name }, "board queue error"));
+  const queues: Queue[] = [app.hitQueue as Queue, maintenance as Queue, app.exportQueue as Queue];
+  maintenance.on("error", (error) => logger.warn({ err: error, queue: maintenance.name }, "board queue error"));
 
   const adapter = new FastifyAdapter();
   adapter.setBasePath(BOARD_PATH);
@@ -48,7 +47,7 @@ export const queueBoardPlugin = async (app: FastifyInstance, { config, logger }:
   );
   await app.register(adapter.registerPlugin());
   app.addHook("onClose", async () => {
-    await Promise.allSettled([maintenance.close(), exports.close()]);
+    await maintenance.close().catch(() => {});
     await connection.quit().catch(() => connection.disconnect());
   });
 };
