@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 
 const sdkSource = (file: string): string => fileURLToPath(new URL(`packages/sdk/src/${file}`, import.meta.url));
 
@@ -29,7 +29,19 @@ export default defineConfig({
           ...shared,
           name: "main",
           include: ["apps/*/test/**/*.test.ts", "packages/*/test/**/*.test.ts", "loadtest/test/**/*.test.ts", "test/e2e/**/*.test.ts"],
+          exclude: [...configDefaults.exclude, "apps/dashboard/test/**"],
           sequence: { groupOrder: 0 },
+        },
+      },
+      // The dashboard in Chromium, one file at a time after the rest: a browser, a gateway and a
+      // worker per file, and a 2 s freshness bar that a machine busy with other files would blur.
+      {
+        test: {
+          ...shared,
+          name: "browser",
+          include: ["apps/dashboard/test/**/*.test.ts"],
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
         },
       },
       // Alone and last: the fault suite kills processes and loads both cores for minutes, which
@@ -41,7 +53,7 @@ export default defineConfig({
           include: ["test/faults/**/*.test.ts"],
           fileParallelism: false,
           testTimeout: 600_000,
-          sequence: { groupOrder: 1 },
+          sequence: { groupOrder: 2 },
         },
       },
     ],

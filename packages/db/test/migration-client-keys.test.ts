@@ -36,6 +36,8 @@ describe("migration 0002_client_keys: up, down, up", () => {
   beforeAll(async () => {
     env = await createTestEnv();
     latest = await shape(env);
+    // The migrations after 0002 go first; each test below ends where it started.
+    expect(await migrateDown(env.db)).toEqual(["0003_exports"]);
   });
   afterAll(async () => env?.cleanup());
 
@@ -75,7 +77,8 @@ describe("migration 0002_client_keys: up, down, up", () => {
       env.db,
     );
 
-    expect(await migrateToLatest(env.db)).toEqual(["0002_client_keys"]);
+    expect(await migrateToLatest(env.db)).toEqual(["0002_client_keys", "0003_exports"]);
+    expect(await migrateDown(env.db)).toEqual(["0003_exports"]);
 
     const { rows } = await sql<{ key_digest: Buffer; created_at: Date; expires_at: Date | null; updated_at: Date }>`
       SELECT k.key_digest, k.created_at, k.expires_at, c.updated_at
@@ -97,10 +100,14 @@ describe("migration 0002_client_keys: up, down, up", () => {
     expect(await shape(env)).toEqual(latest);
   });
 
-  it("goes down and up again with the same result", async () => {
+  it("goes down and up again with the same result, and 0003 after it", async () => {
     expect(await migrateDown(env.db)).toEqual(["0002_client_keys"]);
-    expect(await migrateToLatest(env.db)).toEqual(["0002_client_keys"]);
+    expect(await migrateToLatest(env.db)).toEqual(["0002_client_keys", "0003_exports"]);
     expect(await shape(env)).toEqual(latest);
+    expect(await tableExists(env, "export_chunks")).toBe(true);
+    expect(await migrateDown(env.db)).toEqual(["0003_exports"]);
+    expect(await tableExists(env, "exports")).toBe(false);
+    expect(await migrateToLatest(env.db)).toEqual(["0003_exports"]);
     await expect(sql`UPDATE clients SET rate_limit_per_hour = 0`.execute(env.db)).resolves.toBeDefined();
   });
 });
