@@ -7,6 +7,8 @@ const SLACK = 64 * 1024;
 /** A run of whole CSV records, each ended by CRLF. */
 export interface CsvChunk {
   data: Buffer;
+  /** The allocation `data` is a view of, for `release`. */
+  buffer: Buffer;
   rows: number;
   /** Where the last record starts in `data`. */
   lastRecord: number;
@@ -28,6 +30,8 @@ export class CsvChunker {
   #recordStart = 0;
   #lastRecord = 0;
   #inQuotes = false;
+  /** Buffers of committed chunks, filled again instead of allocating a megabyte per chunk. */
+  readonly #spare: Buffer[] = [];
 
   constructor(targetBytes: number) {
     this.#target = targetBytes;
@@ -78,6 +82,11 @@ export class CsvChunker {
     return this.#rows > 0 ? this.#cut() : undefined;
   }
 
+  /** Takes a chunk's buffer back once nothing reads its data any more (it is committed). */
+  release(chunk: CsvChunk): void {
+    if (this.#spare.length < 2 && chunk.buffer.length === this.#target + SLACK) this.#spare.push(chunk.buffer);
+  }
+
   #copy(input: Buffer, from: number, to: number, extra: number): void {
     const needed = this.#len + (to - from) + extra;
     if (needed > this.#buf.length) {
@@ -91,8 +100,8 @@ export class CsvChunker {
 
   /** Hands the whole records over and starts a new buffer (the old one is in flight). */
   #cut(): CsvChunk {
-    const chunk = { data: this.#buf.subarray(0, this.#len), rows: this.#rows, lastRecord: this.#lastRecord };
-    this.#buf = Buffer.allocUnsafe(this.#target + SLACK);
+    const chunk = { data: this.#buf.subarray(0, this.#len), buffer: this.#buf, rows: this.#rows, lastRecord: this.#lastRecord };
+    this.#buf = this.#spare.pop() ?? Buffer.allocUnsafe(this.#target + SLACK);
     this.#len = this.#rows = this.#recordStart = this.#lastRecord = 0;
     return chunk;
   }

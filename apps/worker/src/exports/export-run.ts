@@ -11,7 +11,7 @@ import {
 } from "@usage/db";
 import { countQuery } from "./export-sql.ts";
 import { writeRange } from "./export-writer.ts";
-import { openHitsReader } from "./hits-reader.ts";
+import { type HitsReader, openHitsReader } from "./hits-reader.ts";
 
 /** How often a running export reads its status: a cancel is seen within this (the contract allows 2 s). */
 export const CANCEL_POLL_MS = 500;
@@ -53,11 +53,16 @@ export const runExport = async (deps: ExportRunDeps, exportId: string): Promise<
   if (deps.shutdown.aborted) return { outcome: "interrupted", rows: 0, bytes: 0 };
   if (!(await startExportRun(db, exportId))) return ended((await exportStatus(db, exportId)) ?? "cancelled");
 
-  const reader = await openHitsReader(deps.databaseUrl, db);
-  let stopped: "cancelled" | "interrupted" | undefined;
-  const stop = (why: "cancelled" | "interrupted"): void => {
+  // Two connections for the windows (one reads, the next sorts), and on the first start a
+  // third that counts the range meanwhile: the count scans the whole range (seconds on
+  // millions of rows) and need not delay the rows.
+  const readers = await Promise.all(Array.from({ length: run.total === null ? 3 : 2 }, () => openHitsReader(deps.databaseUrl, db)));
+  const [first, second, counter] = readers as [HitsReader, HitsReader, HitsReader | undefined];
+  let stopped: "cancelled" | "interrupted" | "failed" | undefined;
+  let failure: unknown;
+  const stop = (why: NonNullable<typeof stopped>): void => {
     stopped ??= why;
-    void reader.abort();
+    for (const each of readers) void each.abort();
   };
   const onShutdown = (): void => stop("interrupted");
   deps.shutdown.addEventListener("abort", onShutdown);
@@ -73,22 +78,39 @@ export const runExport = async (deps: ExportRunDeps, exportId: string): Promise<
         polling = false;
       });
   }, CANCEL_POLL_MS);
+  const counting = (async () => {
+    if (counter === undefined) return;
+    try {
+      await setExportTotal(db, exportId, await counter.count(countQuery(run.from, run.to, run.clientId)));
+    } catch (error) {
+      if (stopped !== undefined) return;
+      failure = error;
+      stop("failed");
+    }
+  })();
 
   let written: Awaited<ReturnType<typeof writeRange>> | undefined;
   try {
-    if (run.total === null) await setExportTotal(db, exportId, await reader.count(countQuery(run.from, run.to, run.clientId)));
     const resume = await store.resumePoint(exportId);
     if (resume.last !== undefined) log.info({ resumeAfter: resume.last, rows: resume.rows, nextSeq: resume.nextSeq }, "export resumed");
-    written = await writeRange({ store, reader, run, chunkBytes: deps.chunkBytes, onRefused: () => stop("cancelled") }, resume);
+    written = await writeRange(
+      { store, readers: [first, second], run, chunkBytes: deps.chunkBytes, onRefused: () => stop("cancelled") },
+      resume,
+    );
   } catch (error) {
     // Aborted on purpose: the error is the abort's (a cancelled statement, a destroyed stream).
     if (stopped === undefined) throw error;
   } finally {
     clearInterval(poll);
     deps.shutdown.removeEventListener("abort", onShutdown);
-    await reader.close();
+    // Not finished: nothing may go on on the server (the next window's sort, the count). Else
+    // the count must be in before the completion, which replaces it.
+    if (written === undefined) await Promise.all(readers.map((each) => each.abort()));
+    await counting;
+    await Promise.all(readers.map((each) => each.close()));
   }
 
+  if (stopped === "failed") throw failure;
   if (stopped === "interrupted") return { outcome: "interrupted", rows: 0, bytes: 0 };
   if (stopped === "cancelled" || written === undefined || written === "refused") return ended("cancelled");
   if (!(await completeExportRun(db, exportId, written))) return ended((await exportStatus(db, exportId)) ?? "cancelled");

@@ -1,3 +1,4 @@
+import type { Readable } from "node:stream";
 import type { ExportRun, ExportStore, ResumePoint } from "@usage/db";
 import { type CsvChunk, CsvChunker } from "./csv-chunker.ts";
 import { copyWindowSql, recordKey, weekWindows } from "./export-sql.ts";
@@ -8,7 +9,8 @@ export const PROGRESS_EVERY_MS = 500;
 
 export interface WriteContext {
   store: ExportStore;
-  reader: HitsReader;
+  /** Two connections: the window being read, and the next one, sorting meanwhile. */
+  readers: readonly [HitsReader, HitsReader];
   run: ExportRun;
   chunkBytes: number;
   /** Called when the store refuses a chunk: the export is no longer running. */
@@ -24,11 +26,12 @@ export interface WriteContext {
  * only once no chunk is in flight any more, whether it returns or throws.
  */
 export const writeRange = async (ctx: WriteContext, resume: ResumePoint): Promise<{ rows: number; bytes: number } | "refused"> => {
-  const { store, reader, run } = ctx;
+  const { store, run } = ctx;
   const chunker = new CsvChunker(ctx.chunkBytes);
   let { nextSeq: seq, rows, bytes } = resume;
   let reportedAt = Date.now();
   let inFlight = Promise.resolve(true);
+  let committing: CsvChunk | undefined;
   let refused = false;
 
   const commit = async (chunk: CsvChunk): Promise<void> => {
@@ -37,6 +40,8 @@ export const writeRange = async (ctx: WriteContext, resume: ResumePoint): Promis
       ctx.onRefused();
       return;
     }
+    if (committing !== undefined) chunker.release(committing);
+    committing = chunk;
     rows += chunk.rows;
     bytes += chunk.data.length;
     const due = Date.now() - reportedAt >= PROGRESS_EVERY_MS;
@@ -51,12 +56,22 @@ export const writeRange = async (ctx: WriteContext, resume: ResumePoint): Promis
     inFlight = appended;
   };
 
+  // Windows wholly before the resume key were written; the one holding it goes on after it.
   const after = resume.last;
+  const windows = weekWindows(run.from, run.to).filter((window) => after === undefined || window.to > after.ts);
+  // Window i is read on connection i % 2, and asked for one window ahead: Postgres sorts the
+  // next week while this one streams, instead of the export waiting for each sort in turn.
+  const open = (i: number): Readable | undefined => {
+    const window = windows[i];
+    if (window === undefined) return undefined;
+    const key = after !== undefined && window.from <= after.ts ? after : undefined;
+    return (i % 2 === 0 ? ctx.readers[0] : ctx.readers[1]).copy(copyWindowSql(window, run.clientId, key));
+  };
   try {
-    for (const window of weekWindows(run.from, run.to)) {
-      // Windows wholly before the resume key were written; the one holding it goes on after it.
-      if (after !== undefined && window.to <= after.ts) continue;
-      const stream = reader.copy(copyWindowSql(window, run.clientId, after !== undefined && window.from <= after.ts ? after : undefined));
+    let next = open(0);
+    for (let i = 0; next !== undefined; i++) {
+      const stream = next;
+      next = open(i + 1);
       for await (const data of stream as AsyncIterable<Buffer>) {
         for (const chunk of chunker.push(data)) await commit(chunk);
         if (refused) return "refused";

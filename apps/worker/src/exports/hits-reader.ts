@@ -3,12 +3,7 @@ import { type Db, withDefaultUser } from "@usage/db";
 import { sql } from "kysely";
 import pg from "pg";
 import { to as copyTo } from "pg-copy-streams";
-
-/**
- * Memory for the sort of one week's rows, per export: Postgres memory, not the worker's. The
- * benchmark's raw COPY uses the same, so the two are compared like for like.
- */
-export const EXPORT_WORK_MEM = "64MB";
+import { EXPORT_WORK_MEM } from "./export-sql.ts";
 
 /** The export's reads of `hits`, on a connection of its own that can be stopped at any time. */
 export interface HitsReader {
