@@ -12,6 +12,21 @@ export interface BenchEnv {
   cleanup(): Promise<void>;
 }
 
+/** What the bench's gateway and worker processes run with: production mode, quotas out of the way. */
+export const serviceSettings = (databaseUrl: string, redisUrl: string, prefix: string, spoolDir: string): Record<string, string> => ({
+  NODE_ENV: "production",
+  JWT_SECRET: "bench-secret-bench-secret-bench-secret-0000",
+  ENCRYPTION_KEY: Buffer.alloc(32, 3).toString("base64"),
+  ADMIN_API_KEY: "bench-admin-key-0123456789",
+  LOG_LEVEL: "warn",
+  DATABASE_URL: databaseUrl,
+  REDIS_URL: redisUrl,
+  REDIS_PREFIX: prefix,
+  RATE_LIMIT_PER_HOUR: "1000000000",
+  REGISTER_LIMIT_PER_HOUR: "1000000",
+  SPOOL_DIR: spoolDir,
+});
+
 /** A database and Redis prefix of this run's own, removed at the end. */
 export const createBenchEnv = async (keep: boolean): Promise<BenchEnv> => {
   const suffix = Date.now().toString(36);
@@ -30,19 +45,7 @@ export const createBenchEnv = async (keep: boolean): Promise<BenchEnv> => {
     databaseUrl,
     db,
     redis,
-    settings: {
-      NODE_ENV: "production",
-      JWT_SECRET: "bench-secret-bench-secret-bench-secret-0000",
-      ENCRYPTION_KEY: Buffer.alloc(32, 3).toString("base64"),
-      ADMIN_API_KEY: "bench-admin-key-0123456789",
-      LOG_LEVEL: "warn",
-      DATABASE_URL: databaseUrl,
-      REDIS_URL: redisUrl,
-      REDIS_PREFIX: prefix,
-      RATE_LIMIT_PER_HOUR: "1000000000",
-      REGISTER_LIMIT_PER_HOUR: "1000000",
-      SPOOL_DIR: spoolDir,
-    },
+    settings: serviceSettings(databaseUrl, redisUrl, prefix, spoolDir),
     async cleanup() {
       await db.destroy();
       const stream = redis.scanStream({ match: `${prefix}:*`, count: 1000 });

@@ -1,5 +1,13 @@
 import { DAY_MS, HOUR_MS, type Logger, type WorkerConfig } from "@usage/core";
-import { type Db, dropExpiredHitPartitions, ensureIngestPartitions, pruneHourlyRollups } from "@usage/db";
+import {
+  type Db,
+  deleteOldExports,
+  dropExpiredHitPartitions,
+  EXPORT_ROW_TTL_DAYS,
+  type ExportStore,
+  ensureIngestPartitions,
+  pruneHourlyRollups,
+} from "@usage/db";
 import {
   type Counters,
   isMaintenanceJobName,
@@ -18,6 +26,7 @@ const EVERY_MS: Record<MaintenanceJobName, number> = {
   "ensure-partitions": HOUR_MS,
   "drop-expired": 6 * HOUR_MS,
   reconcile: 60_000,
+  "expire-exports": 15 * 60_000,
 };
 
 /**
@@ -30,6 +39,7 @@ export const scheduleMaintenance = async (queue: MaintenanceQueue): Promise<void
 
 export interface MaintenanceDeps {
   db: Db;
+  exportStore: ExportStore;
   counters: Counters;
   config: WorkerConfig;
   metrics: WorkerMetrics;
@@ -38,7 +48,7 @@ export interface MaintenanceDeps {
 
 type Handlers = { [N in MaintenanceJobName]: (data: MaintenancePayload<N>, log: Logger) => Promise<unknown> };
 
-export const createMaintenanceProcessor = ({ db, counters, config, metrics, log }: MaintenanceDeps) => {
+export const createMaintenanceProcessor = ({ db, exportStore, counters, config, metrics, log }: MaintenanceDeps) => {
   const handlers: Handlers = {
     "ensure-partitions": async (_data, jobLog) => {
       const created = await ensureIngestPartitions(db, config.maxEventAgeDays);
@@ -54,6 +64,15 @@ export const createMaintenanceProcessor = ({ db, counters, config, metrics, log 
       return { dropped, pruned };
     },
     reconcile: (_data, jobLog) => reconcile(db, counters, metrics, jobLog),
+    // Files go 24 h after completion (their rows stay, so a download answers 410); rows and
+    // anything left with them after a week.
+    "expire-exports": async (_data, jobLog) => {
+      const now = Date.now();
+      const expired = await exportStore.removeExpired(new Date(now));
+      const deleted = await deleteOldExports(db, new Date(now - EXPORT_ROW_TTL_DAYS * DAY_MS));
+      if (expired + deleted > 0) jobLog.info({ expired, deleted }, "expired exports removed");
+      return { expired, deleted };
+    },
   };
 
   const run = <N extends MaintenanceJobName>(name: N, data: unknown, jobLog: Logger): Promise<unknown> => {

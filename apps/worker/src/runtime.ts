@@ -1,5 +1,5 @@
 import type { Logger, WorkerConfig } from "@usage/core";
-import { createDb, ensureIngestPartitions } from "@usage/db";
+import { createDb, createPgExportStore, ensureIngestPartitions } from "@usage/db";
 import {
   cappedBackoff,
   createCounters,
@@ -13,6 +13,7 @@ import {
 import { Worker } from "bullmq";
 import { bounded } from "./bounded.ts";
 import { waitUntilIdle } from "./drain.ts";
+import { startExportWorker } from "./exports/export-worker.ts";
 import { createHitProcessor } from "./hit-processor.ts";
 import { createMaintenanceProcessor, scheduleMaintenance } from "./maintenance.ts";
 import { createWorkerMetrics, serveMetrics } from "./metrics.ts";
@@ -27,11 +28,13 @@ export interface WorkerRuntime {
   close(): Promise<void>;
 }
 
-/** Starts the hit consumer, the maintenance consumer and the schedulers. */
+/** Starts the hit consumer, the export consumer, the maintenance consumer and the schedulers. */
 export const startWorker = async (config: Readonly<WorkerConfig>, log: Logger, closeTimeoutMs = 10_000): Promise<WorkerRuntime> => {
   const keys = createKeys(config.redisPrefix);
-  // Jobs share statements (at most two in flight), so the pool stays small whatever the concurrency.
-  const db = createDb(config.databaseUrl, { max: 4, applicationName: "usage-worker" });
+  // Jobs share statements (at most two in flight), so the pool stays small whatever the
+  // concurrency; each export adds one (its chunks and status reads; its COPY has its own).
+  const db = createDb(config.databaseUrl, { max: 4 + config.exportConcurrency, applicationName: "usage-worker" });
+  const exportStore = createPgExportStore(db);
   const blocking = createRedis(config.redisUrl, "blocking");
   const commands = createRedis(config.redisUrl, "blocking", { enableAutoPipelining: true });
   const metrics = createWorkerMetrics();
@@ -56,14 +59,15 @@ export const startWorker = async (config: Readonly<WorkerConfig>, log: Logger, c
   maintenanceQueue.on("error", (error) => log.warn({ err: error }, "maintenance queue error"));
   const maintenanceWorker = new Worker(
     QUEUES.maintenance,
-    createMaintenanceProcessor({ db, counters: createCounters(commands, keys), config, metrics, log }),
+    createMaintenanceProcessor({ db, exportStore, counters: createCounters(commands, keys), config, metrics, log }),
     {
       connection: blocking,
       prefix: keys.queuePrefix,
       concurrency: 1,
     },
   );
-  for (const worker of [hitWorker, maintenanceWorker]) {
+  const exports = startExportWorker({ config, connection: blocking, prefix: keys.queuePrefix, db, store: exportStore, log });
+  for (const worker of [hitWorker, maintenanceWorker, exports.worker]) {
     worker.on("error", (error) => log.error({ err: error }, "worker error"));
     worker.on("failed", (job, error) => log.warn({ jobId: job?.id, name: job?.name, err: error }, "job failed"));
   }
@@ -73,7 +77,10 @@ export const startWorker = async (config: Readonly<WorkerConfig>, log: Logger, c
     log.warn({ err: error, port: config.workerMetricsPort }, "metrics port unavailable; set WORKER_METRICS_PORT per replica");
     return undefined;
   });
-  log.info({ concurrency: config.workerConcurrency, metricsPort: config.workerMetricsPort }, "worker started");
+  log.info(
+    { concurrency: config.workerConcurrency, exportConcurrency: config.exportConcurrency, metricsPort: config.workerMetricsPort },
+    "worker started",
+  );
 
   // Only counted, never added to: the drain on stop asks it whether anything is left.
   const hitQueue = createHitQueue(commands, keys.queuePrefix);
@@ -96,7 +103,8 @@ export const startWorker = async (config: Readonly<WorkerConfig>, log: Logger, c
     close() {
       closing ??= (async () => {
         const closeWorkers = async (): Promise<void> => {
-          const closing = Promise.all([hitWorker.close(), maintenanceWorker.close()]);
+          // Running exports stop after their chunk in flight and wait for the next worker.
+          const closing = Promise.all([hitWorker.close(), maintenanceWorker.close(), exports.close()]);
           try {
             await bounded(closing, closeTimeoutMs);
           } catch {

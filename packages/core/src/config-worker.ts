@@ -9,6 +9,15 @@ export interface WorkerConfig extends SharedConfig {
   workerConcurrency: number;
   /** 0: no metrics server. */
   workerMetricsPort: number;
+  /** Exports run at once per worker, on a consumer of their own: hit jobs never wait for them. */
+  exportConcurrency: number;
+  /**
+   * The export job's lock; stalls are checked every half of it, so the job of a killed worker
+   * runs again within about 1.5 × this.
+   */
+  exportLockMs: number;
+  /** An export's file is cut into chunks of about this many bytes (the memory an export holds). */
+  exportChunkBytes: number;
 }
 
 /** Throws a ConfigError whose message is one line naming the setting. */
@@ -19,6 +28,9 @@ export const parseWorkerConfig = (env: Env): Readonly<WorkerConfig> => {
     host: readHost(reader),
     workerConcurrency: reader.read("WORKER_CONCURRENCY", int(1, 256), 32),
     workerMetricsPort: reader.read("WORKER_METRICS_PORT", int(0, 65535), 9464),
+    exportConcurrency: reader.read("WORKER_EXPORT_CONCURRENCY", int(1, 16), 1),
+    exportLockMs: reader.read("WORKER_EXPORT_LOCK_MS", int(1_000, 600_000), 10_000),
+    exportChunkBytes: reader.read("WORKER_EXPORT_CHUNK_BYTES", int(4_096, 64 * 1_048_576), 1_048_576),
   });
 };
 

@@ -104,6 +104,9 @@ describe("worker configuration", () => {
       host: "127.0.0.1",
       workerConcurrency: 32,
       workerMetricsPort: 9464,
+      exportConcurrency: 1,
+      exportLockMs: 10_000,
+      exportChunkBytes: 1_048_576,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -111,7 +114,17 @@ describe("worker configuration", () => {
   it("reads only the shared settings, HOST and its own", () => {
     const { env, read } = recordingEnv();
     parseWorkerConfig(env);
-    expect([...read].sort()).toEqual([...SHARED, "HOST", "WORKER_CONCURRENCY", "WORKER_METRICS_PORT"].sort());
+    expect([...read].sort()).toEqual(
+      [
+        ...SHARED,
+        "HOST",
+        "WORKER_CONCURRENCY",
+        "WORKER_METRICS_PORT",
+        "WORKER_EXPORT_CONCURRENCY",
+        "WORKER_EXPORT_LOCK_MS",
+        "WORKER_EXPORT_CHUNK_BYTES",
+      ].sort(),
+    );
   });
 
   it("starts with a bad TLS_CERT_FILE, which the gateway refuses", () => {
@@ -128,6 +141,8 @@ describe("worker configuration", () => {
   it.each([
     [{ WORKER_CONCURRENCY: "0" }, /^WORKER_CONCURRENCY must be an integer from 1 to 256 \(got "0"\)$/],
     [{ WORKER_METRICS_PORT: "x" }, /^WORKER_METRICS_PORT must be an integer/],
+    [{ WORKER_EXPORT_CONCURRENCY: "0" }, /^WORKER_EXPORT_CONCURRENCY must be an integer from 1 to 16 \(got "0"\)$/],
+    [{ WORKER_EXPORT_LOCK_MS: "500" }, /^WORKER_EXPORT_LOCK_MS must be an integer from 1000 to 600000/],
     [{ DATABASE_URL: "mysql://x" }, /^DATABASE_URL must be a postgres: or postgresql: URL/],
     [{ MAX_EVENT_AGE_DAYS: "100", RETENTION_DAYS: "90" }, /MAX_EVENT_AGE_DAYS \(100\) must not exceed RETENTION_DAYS/],
   ])("refuses %o with one line naming the setting", (env, message) => {

@@ -12,6 +12,7 @@ export const MAINTENANCE_JOBS = {
   "ensure-partitions": Type.Object({}),
   "drop-expired": Type.Object({}),
   reconcile: Type.Object({}),
+  "expire-exports": Type.Object({}),
 } as const;
 
 export type MaintenanceJobName = keyof typeof MAINTENANCE_JOBS;

@@ -1,0 +1,90 @@
+import type { Readable } from "node:stream";
+import type { ExportRun, ExportStore, ResumePoint } from "@usage/db";
+import { type CsvChunk, CsvChunker } from "./csv-chunker.ts";
+import { copyWindowSql, recordKey, weekWindows } from "./export-sql.ts";
+import type { HitsReader } from "./hits-reader.ts";
+
+/** The export row's `processed` is written at most this often (each chunk row has the exact count). */
+export const PROGRESS_EVERY_MS = 500;
+
+export interface WriteContext {
+  store: ExportStore;
+  /** Two connections: the window being read, and the next one, sorting meanwhile. */
+  readers: readonly [HitsReader, HitsReader];
+  run: ExportRun;
+  chunkBytes: number;
+  /** Called when the store refuses a chunk: the export is no longer running. */
+  onRefused(): void;
+}
+
+/**
+ * Copies the range's rows after the resume point into chunks, window by window, oldest
+ * first. One chunk commits while the next is read (at most two chunks in memory); a chunk
+ * is sent only after the one before it committed, so the chunks' order is the file's and
+ * the last committed chunk's key is always where a new run must go on.
+ * Returns the file's totals, or "refused" if the export stopped running meanwhile. Settles
+ * only once no chunk is in flight any more, whether it returns or throws.
+ */
+export const writeRange = async (ctx: WriteContext, resume: ResumePoint): Promise<{ rows: number; bytes: number } | "refused"> => {
+  const { store, run } = ctx;
+  const chunker = new CsvChunker(ctx.chunkBytes);
+  let { nextSeq: seq, rows, bytes } = resume;
+  let reportedAt = Date.now();
+  let inFlight = Promise.resolve(true);
+  let committing: CsvChunk | undefined;
+  let refused = false;
+
+  const commit = async (chunk: CsvChunk): Promise<void> => {
+    if (!(await inFlight)) {
+      refused = true;
+      ctx.onRefused();
+      return;
+    }
+    if (committing !== undefined) chunker.release(committing);
+    committing = chunk;
+    rows += chunk.rows;
+    bytes += chunk.data.length;
+    const due = Date.now() - reportedAt >= PROGRESS_EVERY_MS;
+    if (due) reportedAt = Date.now();
+    const appended = store.append(
+      run.exportId,
+      { seq: seq++, rows: chunk.rows, last: recordKey(chunk.data, chunk.lastRecord), data: chunk.data },
+      due ? { processed: rows, bytes } : undefined,
+    );
+    // Awaited before the next chunk or at the end; until then a failure must not count as unhandled.
+    appended.catch(() => {});
+    inFlight = appended;
+  };
+
+  // Windows wholly before the resume key were written; the one holding it goes on after it.
+  const after = resume.last;
+  const windows = weekWindows(run.from, run.to).filter((window) => after === undefined || window.to > after.ts);
+  // Window i is read on connection i % 2, and asked for one window ahead: Postgres sorts the
+  // next week while this one streams, instead of the export waiting for each sort in turn.
+  const open = (i: number): Readable | undefined => {
+    const window = windows[i];
+    if (window === undefined) return undefined;
+    const key = after !== undefined && window.from <= after.ts ? after : undefined;
+    return (i % 2 === 0 ? ctx.readers[0] : ctx.readers[1]).copy(copyWindowSql(window, run.clientId, key));
+  };
+  try {
+    let next = open(0);
+    for (let i = 0; next !== undefined; i++) {
+      const stream = next;
+      next = open(i + 1);
+      for await (const data of stream as AsyncIterable<Buffer>) {
+        for (const chunk of chunker.push(data)) await commit(chunk);
+        if (refused) return "refused";
+      }
+    }
+    const tail = chunker.flush();
+    if (tail !== undefined) await commit(tail);
+    if (refused || !(await inFlight)) {
+      ctx.onRefused();
+      return "refused";
+    }
+    return { rows, bytes };
+  } finally {
+    await inFlight.catch(() => {});
+  }
+};
