@@ -1,7 +1,7 @@
+import { parseCsv } from "@usage/testkit";
 import { describe, expect, it } from "vitest";
 import { type CsvChunk, CsvChunker } from "../src/exports/csv-chunker.ts";
 import { recordKey, weekWindows } from "../src/exports/export-sql.ts";
-import { parseCsv } from "./export-helper.ts";
 
 const ID = "00000000-0000-4000-8000-000000000001";
 const CLIENT = "00000000-0000-4000-8000-0000000000c1";

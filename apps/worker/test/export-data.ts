@@ -1,28 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { DAY_MS } from "@usage/core";
 import { type Db, ensureHitPartitions, utcMicros, weekStart } from "@usage/db";
+import { HOSTILE } from "@usage/testkit";
 import { sql } from "kysely";
 import { insertHitRows, type SeedHit } from "./export-helper.ts";
 
-/** Endpoints a CSV writer or reader gets wrong: every one must come back verbatim. */
-export const HOSTILE = [
-  "/a,b",
-  '/say "hi"',
-  '"/starts/with/a/quote',
-  '=HYPERLINK("http://evil","x")',
-  "/cr\rin the middle",
-  "/lf\nin the middle",
-  "/crlf\r\nin the middle",
-  "\r\n",
-  '""',
-  '"',
-  ",",
-  "\\.",
-  " /spaces around ",
-  "/ünïcödé/日本語/😀",
-  "NULL",
-  `/long/${'a,"b"\r\nc'.repeat(2_000)}`,
-] as const;
 /** Longer than a chunk: a record that makes the chunk buffer grow. */
 export const HUGE_ENDPOINT = `/huge/${'x,"y"\n'.repeat(400_000)}`;
 

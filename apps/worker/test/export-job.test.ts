@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { createExportQueue, createKeys, type ExportJob, enqueueExport } from "@usage/store";
-import { eventually } from "@usage/testkit";
+import { eventually, expectedRows, HOSTILE, parseCsv } from "@usage/testkit";
 import type { Job, Queue } from "bullmq";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { at, HOSTILE, type HostileData, HUGE_ENDPOINT, seedHostileHits } from "./export-data.ts";
-import { chunkCount, expectedRows, exportRow, insertExport, parseCsv, readExport } from "./export-helper.ts";
+import { at, type HostileData, HUGE_ENDPOINT, seedHostileHits } from "./export-data.ts";
+import { chunkCount, exportRow, insertExport, readExport } from "./export-helper.ts";
 import { startTestWorker, type WorkerHarness } from "./helper.ts";
 
 describe("export job on a real queue and database", () => {

@@ -1,10 +1,10 @@
 import { createExportQueue, createKeys, type ExportJob, enqueueExport } from "@usage/store";
-import { createTestEnv, eventually, spawnWorker, type TestEnv } from "@usage/testkit";
+import { createTestEnv, eventually, expectedRows, parseCsv, spawnWorker, type TestEnv } from "@usage/testkit";
 import type { Queue } from "bullmq";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seedBulkHits } from "./export-data.ts";
-import { chunkCount, expectedRows, exportRow, insertExport, parseCsv, readExport } from "./export-helper.ts";
+import { chunkCount, exportRow, insertExport, readExport } from "./export-helper.ts";
 
 const ROWS = 200_000;
 

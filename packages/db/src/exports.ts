@@ -86,9 +86,3 @@ export const failQueuedExport = async (db: Db, exportId: string, error: string):
     .where("status", "=", "queued")
     .execute();
 };
-
-/** Removes an export's file (all its chunks); the export's row stays. Returns the chunks removed. */
-export const deleteExportChunks = async (db: Db, exportId: string): Promise<number> => {
-  const result = await db.deleteFrom("export_chunks").where("export_id", "=", exportId).executeTakeFirst();
-  return Number(result.numDeletedRows);
-};

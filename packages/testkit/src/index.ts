@@ -1,4 +1,5 @@
 export * from "./browser.ts";
+export * from "./csv.ts";
 export * from "./env.ts";
 export * from "./failed-jobs.ts";
 export * from "./harness.ts";

@@ -1,7 +1,6 @@
 import { Readable } from "node:stream";
 import { AppError } from "@usage/core";
 import type { Export } from "@usage/db";
-import type { ChunkSource } from "./chunk-source.ts";
 import { isExpired } from "./export-state.ts";
 
 /** The CSV's header row; the chunks hold the rows only (RFC 4180 line ends). */
@@ -31,7 +30,11 @@ async function* csv(first: IteratorResult<Buffer>, rest: AsyncIterator<Buffer>):
  * chunk is read before answering, so a file swept without `expires_at` (or a database error)
  * is still an error answer and not a truncated 200.
  */
-export const openExportFile = async (row: Export, source: ChunkSource, nowMs: number): Promise<ExportFile> => {
+export const openExportFile = async (
+  row: Export,
+  source: (exportId: string) => AsyncIterable<Buffer>,
+  nowMs: number,
+): Promise<ExportFile> => {
   if (row.status !== "completed") throw new AppError("CONFLICT", `the export is ${row.status}: only a completed export can be downloaded`);
   if (isExpired(row, nowMs)) throw gone();
   const chunks = source(row.export_id)[Symbol.asyncIterator]();

@@ -5,8 +5,8 @@ import {
   cancelExport,
   createExport,
   type Db,
-  deleteExportChunks,
   type Export,
+  type ExportStore,
   failQueuedExport,
   getExport,
   MAX_UNFINISHED_EXPORTS,
@@ -15,7 +15,6 @@ import { type ExportJob, enqueueExport } from "@usage/store";
 import type { Queue } from "bullmq";
 import type { Principal } from "../auth/auth-service.ts";
 import type { ClientDirectory } from "../auth/client-directory.ts";
-import type { ChunkSource } from "./chunk-source.ts";
 import { type ExportFile, openExportFile } from "./csv-download.ts";
 import { exportRange } from "./export-range.ts";
 import { toExportState } from "./export-state.ts";
@@ -32,7 +31,8 @@ export interface ExportServiceDeps {
   db: Db;
   queue: Queue<ExportJob>;
   directory: ClientDirectory;
-  chunks: ChunkSource;
+  /** Where the files are (packages/db export-store.ts): the download reads them, a cancel removes them. */
+  files: Pick<ExportStore, "read" | "remove">;
   retentionDays: number;
   log: Logger;
   now?: () => number;
@@ -50,7 +50,7 @@ export const createExportService = ({
   db,
   queue,
   directory,
-  chunks,
+  files,
   retentionDays,
   log,
   now = Date.now,
@@ -109,15 +109,15 @@ export const createExportService = ({
       if (result.changed) {
         // The worker removes a running export's output too (it may write one more chunk after
         // this); a queued export has none. Cancelled it is either way, so a failure here only logs.
-        await deleteExportChunks(db, result.row.export_id).catch((error: unknown) =>
-          log.warn({ err: error, export_id: exportId }, "partial export output not removed"),
-        );
+        await files
+          .remove(result.row.export_id)
+          .catch((error: unknown) => log.warn({ err: error, export_id: exportId }, "partial export output not removed"));
       }
       return toExportState(result.row, now());
     },
 
     async download(caller, exportId) {
-      return openExportFile(await visible(caller, exportId), chunks, now());
+      return openExportFile(await visible(caller, exportId), (id) => files.read(id), now());
     },
   };
 };

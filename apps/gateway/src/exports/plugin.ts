@@ -1,7 +1,7 @@
 import type { GatewayConfig, Logger } from "@usage/core";
+import { createPgExportStore } from "@usage/db";
 import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
-import { postgresChunks } from "./chunk-source.ts";
 import { createExportService, type ExportService } from "./export-service.ts";
 
 declare module "fastify" {
@@ -22,7 +22,7 @@ export const exportsPlugin = fp(
         db: app.db,
         queue: app.exportQueue,
         directory: app.auth.directory,
-        chunks: postgresChunks(app.db),
+        files: createPgExportStore(app.db),
         retentionDays: config.retentionDays,
         log: logger,
       }),
