@@ -36,6 +36,8 @@ describe("migration 0002_client_keys: up, down, up", () => {
   beforeAll(async () => {
     env = await createTestEnv();
     latest = await shape(env);
+    // Later migrations (which touch neither table) are undone first, so 0002 is the last one here.
+    expect(await migrateDown(env.db)).toEqual(["0003_exports"]);
   });
   afterAll(async () => env?.cleanup());
 
@@ -75,7 +77,7 @@ describe("migration 0002_client_keys: up, down, up", () => {
       env.db,
     );
 
-    expect(await migrateToLatest(env.db)).toEqual(["0002_client_keys"]);
+    expect(await migrateToLatest(env.db)).toEqual(["0002_client_keys", "0003_exports"]);
 
     const { rows } = await sql<{ key_digest: Buffer; created_at: Date; expires_at: Date | null; updated_at: Date }>`
       SELECT k.key_digest, k.created_at, k.expires_at, c.updated_at
@@ -98,8 +100,9 @@ describe("migration 0002_client_keys: up, down, up", () => {
   });
 
   it("goes down and up again with the same result", async () => {
+    expect(await migrateDown(env.db)).toEqual(["0003_exports"]);
     expect(await migrateDown(env.db)).toEqual(["0002_client_keys"]);
-    expect(await migrateToLatest(env.db)).toEqual(["0002_client_keys"]);
+    expect(await migrateToLatest(env.db)).toEqual(["0002_client_keys", "0003_exports"]);
     expect(await shape(env)).toEqual(latest);
     await expect(sql`UPDATE clients SET rate_limit_per_hour = 0`.execute(env.db)).resolves.toBeDefined();
   });
