@@ -57,8 +57,8 @@ export const writeRange = async (ctx: WriteContext, resume: ResumePoint): Promis
   const after = resume.last;
   try {
     // One window after the other on one connection. Asking for the next week ahead (its sort
-    // beside this week's stream, on a second connection) made the export 7 % faster and cost
-    // hit ingest a fifth of its rate on two cores: see docs/benchmarks.md#exports.
+    // beside this week's stream, on a second connection) gained 7 % in one pair of runs, less
+    // than the runs differ, for a third connection and the other core taken from ingest.
     for (const window of weekWindows(run.from, run.to)) {
       // Windows wholly before the resume key were written; the one holding it goes on after it.
       if (after !== undefined && window.to <= after.ts) continue;
