@@ -12,6 +12,13 @@ describe("export expiry (maintenance)", () => {
   beforeAll(async () => {
     h = await startTestWorker();
     maintenance = createMaintenanceQueue(h.redis, createKeys(h.workerConfig.redisPrefix).queuePrefix);
+    // The scheduler's first run comes at the worker's start; the next one 15 minutes later.
+    // Once it is done, the run added below is the only one that sees the rows of this test.
+    await eventually(
+      async () => ((await maintenance.getCompleted()).some((job) => job.name === "expire-exports") ? true : undefined),
+      20_000,
+      "the scheduled first run",
+    );
   });
   afterAll(async () => {
     await maintenance?.close();

@@ -53,11 +53,17 @@ export const runExport = async (deps: ExportRunDeps, exportId: string): Promise<
   if (deps.shutdown.aborted) return { outcome: "interrupted", rows: 0, bytes: 0 };
   if (!(await startExportRun(db, exportId))) return ended((await exportStatus(db, exportId)) ?? "cancelled");
 
-  // Two connections for the windows (one reads, the next sorts), and on the first start a
-  // third that counts the range meanwhile: the count scans the whole range (seconds on
-  // millions of rows) and need not delay the rows.
-  const readers = await Promise.all(Array.from({ length: run.total === null ? 3 : 2 }, () => openHitsReader(deps.databaseUrl, db)));
-  const [first, second, counter] = readers as [HitsReader, HitsReader, HitsReader | undefined];
+  // One connection for the rows, and on the first start a second that counts the range
+  // meanwhile: the count scans the whole range (seconds on millions of rows) and need not
+  // delay them.
+  const readers: HitsReader[] = [];
+  try {
+    while (readers.length < (run.total === null ? 2 : 1)) readers.push(await openHitsReader(deps.databaseUrl, db));
+  } catch (error) {
+    await Promise.all(readers.map((each) => each.close()));
+    throw error;
+  }
+  const [reader, counter] = readers as [HitsReader, HitsReader | undefined];
   let stopped: "cancelled" | "interrupted" | "failed" | undefined;
   let failure: unknown;
   const stop = (why: NonNullable<typeof stopped>): void => {
@@ -93,17 +99,14 @@ export const runExport = async (deps: ExportRunDeps, exportId: string): Promise<
   try {
     const resume = await store.resumePoint(exportId);
     if (resume.last !== undefined) log.info({ resumeAfter: resume.last, rows: resume.rows, nextSeq: resume.nextSeq }, "export resumed");
-    written = await writeRange(
-      { store, readers: [first, second], run, chunkBytes: deps.chunkBytes, onRefused: () => stop("cancelled") },
-      resume,
-    );
+    written = await writeRange({ store, reader, run, chunkBytes: deps.chunkBytes, onRefused: () => stop("cancelled") }, resume);
   } catch (error) {
     // Aborted on purpose: the error is the abort's (a cancelled statement, a destroyed stream).
     if (stopped === undefined) throw error;
   } finally {
     clearInterval(poll);
     deps.shutdown.removeEventListener("abort", onShutdown);
-    // Not finished: nothing may go on on the server (the next window's sort, the count). Else
+    // Not finished: nothing may go on on the server (a COPY, the count). Else
     // the count must be in before the completion, which replaces it.
     if (written === undefined) await Promise.all(readers.map((each) => each.abort()));
     await counting;

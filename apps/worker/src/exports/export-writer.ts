@@ -1,4 +1,3 @@
-import type { Readable } from "node:stream";
 import type { ExportRun, ExportStore, ResumePoint } from "@usage/db";
 import { type CsvChunk, CsvChunker } from "./csv-chunker.ts";
 import { copyWindowSql, recordKey, weekWindows } from "./export-sql.ts";
@@ -9,8 +8,7 @@ export const PROGRESS_EVERY_MS = 500;
 
 export interface WriteContext {
   store: ExportStore;
-  /** Two connections: the window being read, and the next one, sorting meanwhile. */
-  readers: readonly [HitsReader, HitsReader];
+  reader: HitsReader;
   run: ExportRun;
   chunkBytes: number;
   /** Called when the store refuses a chunk: the export is no longer running. */
@@ -56,23 +54,16 @@ export const writeRange = async (ctx: WriteContext, resume: ResumePoint): Promis
     inFlight = appended;
   };
 
-  // Windows wholly before the resume key were written; the one holding it goes on after it.
   const after = resume.last;
-  const windows = weekWindows(run.from, run.to).filter((window) => after === undefined || window.to > after.ts);
-  // Window i is read on connection i % 2, and asked for one window ahead: Postgres sorts the
-  // next week while this one streams, instead of the export waiting for each sort in turn.
-  const open = (i: number): Readable | undefined => {
-    const window = windows[i];
-    if (window === undefined) return undefined;
-    const key = after !== undefined && window.from <= after.ts ? after : undefined;
-    return (i % 2 === 0 ? ctx.readers[0] : ctx.readers[1]).copy(copyWindowSql(window, run.clientId, key));
-  };
   try {
-    let next = open(0);
-    for (let i = 0; next !== undefined; i++) {
-      const stream = next;
-      next = open(i + 1);
-      for await (const data of stream as AsyncIterable<Buffer>) {
+    // One window after the other on one connection. Asking for the next week ahead (its sort
+    // beside this week's stream, on a second connection) gained 7 % in one pair of runs, less
+    // than the runs differ, for a third connection and the other core taken from ingest.
+    for (const window of weekWindows(run.from, run.to)) {
+      // Windows wholly before the resume key were written; the one holding it goes on after it.
+      if (after !== undefined && window.to <= after.ts) continue;
+      const key = after !== undefined && window.from <= after.ts ? after : undefined;
+      for await (const data of ctx.reader.copy(copyWindowSql(window, run.clientId, key)) as AsyncIterable<Buffer>) {
         for (const chunk of chunker.push(data)) await commit(chunk);
         if (refused) return "refused";
       }
