@@ -63,7 +63,12 @@ describe("the stream's ?token= never reaches a log", () => {
     expect((await fetch(`${gateway.base}/api/%zz?token=${queryToken}`)).status).toBe(400);
 
     // The log did capture these requests (so this test can fail), with the token blanked.
-    await eventually(async () => (linesFor("/nope?token=[redacted]").some((l) => l.res?.statusCode === 404) ? true : undefined));
+    // The lines are written asynchronously, the last request's last: wait for it, and for /nope's.
+    await eventually(async () =>
+      linesFor("/nope?token=[redacted]").some((l) => l.res?.statusCode === 404) && linesFor("/api/%zz?token=[redacted]").length > 0
+        ? true
+        : undefined,
+    );
     expect(linesFor("/api/usage/stream?token=[redacted]").length).toBeGreaterThanOrEqual(3);
     expect(linesFor("/api/usage/stream?%74oken=[redacted]").map((l) => l.msg)).toContain("stream refused: missing or bad token");
     expect(linesFor("/api/usage/daily?token=[redacted]").map((l) => l.res?.statusCode)).toContain(400);
