@@ -46,12 +46,18 @@ export const adminView = (api: Api): View => {
   };
   const refresh = (): Promise<void> => settle([stats.refresh(), top.refresh(), table.refresh(), detail?.refresh()]);
   // The opening route reads its client itself: the first read here is the overview's only.
+  let connectedBefore = false;
   route();
   quietly(settle([stats.refresh(), top.refresh(), table.refresh()]));
 
   return {
     element,
-    snapshot: () => quietly(refresh()),
+    // The first connection's snapshot comes right after the opening reads: only a
+    // reconnection has something to catch up on.
+    snapshot() {
+      if (connectedBefore) quietly(refresh());
+      connectedBefore = true;
+    },
     update(message) {
       refreshTop();
       table.update(message);
