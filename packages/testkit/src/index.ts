@@ -8,3 +8,4 @@ export * from "./processes.ts";
 export * from "./redis-cluster.ts";
 export * from "./redis-server.ts";
 export * from "./tcp-proxy.ts";
+export * from "./test-redis.ts";
