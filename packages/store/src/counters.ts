@@ -1,5 +1,4 @@
 import { epochHour, GroupCommit } from "@usage/core";
-import type { Redis } from "ioredis";
 import {
   type CountedHit,
   type CountOutcome,
@@ -12,6 +11,7 @@ import {
   MAX_GROUP_WORK,
 } from "./count-protocol.ts";
 import type { Keys } from "./keys.ts";
+import type { RedisConnection } from "./redis.ts";
 import { type ScriptCommands, withScripts } from "./scripts.ts";
 
 export interface Counters {
@@ -30,8 +30,8 @@ export interface Counters {
   raiseHour(clientId: string, hour: number, total: number): Promise<number>;
 }
 
-export const createCounters = (client: Redis, keys: Keys): Counters => {
-  const redis: Redis & ScriptCommands = withScripts(client);
+export const createCounters = (client: RedisConnection, keys: Keys): Counters => {
+  const redis: RedisConnection & ScriptCommands = withScripts(client);
 
   const countGroup = async (requests: CountRequest[]): Promise<CountOutcome[]> =>
     decodeReply(await redis.countHits(...encodeCall(keys, requests)), requests);

@@ -15,8 +15,11 @@ export interface Keys {
   scratch(name: string): string;
   cache(scope: "client" | "global", clientIdOrName: string, ...parts: Array<string | number>): string;
   lock(name: string): string;
-  /** BullMQ's own prefix: hash-tagged so all of a queue's keys share a slot. */
-  queuePrefix: string;
+  /**
+   * BullMQ's prefix of a queue: hash-tagged with `tag`, so all of a queue's keys share a slot
+   * and queues of different tags may live on different primaries (queue.ts picks the tags).
+   */
+  queuePrefix(tag: string): string;
   rateLimitNamespace: string;
   /** Pub/sub channel of committed usage changes. */
   updatesChannel: string;
@@ -44,7 +47,7 @@ export const createKeys = (prefix: string): Keys => {
     scratch: (name) => `${rank}tmp:${name}`,
     cache: (scope, id, ...parts) => (scope === "client" ? `${client(id)}c:${parts.join(":")}` : `${rank}c:${id}:${parts.join(":")}`),
     lock: (name) => `${prefix}:lock:${name}`,
-    queuePrefix: `${prefix}:{queue}`,
+    queuePrefix: (tag) => `${prefix}:{${tag}}`,
     rateLimitNamespace: `${prefix}:rl-register:`,
     updatesChannel: `${prefix}:usage-updated`,
     opsRate: (epochSecond) => `${ops}rate:${epochSecond}`,

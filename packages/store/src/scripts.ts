@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
-import type { Redis } from "ioredis";
 import type { Arg } from "./count-protocol.ts";
+import type { RedisConnection } from "./redis.ts";
 
 const lua = (name: string): string => readFileSync(new URL(`../lua/${name}.lua`, import.meta.url), "utf8");
 
@@ -25,9 +25,9 @@ export interface ScriptCommands {
   cachedRead(versionKey: string, cacheKeyPrefix: string): Promise<[string, string | null]>;
 }
 
-export const withScripts = (redis: Redis): Redis & ScriptCommands => {
+export const withScripts = (redis: RedisConnection): RedisConnection & ScriptCommands => {
   for (const [name, definition] of Object.entries(SCRIPTS)) {
     if (!(name in redis)) redis.defineCommand(name, definition);
   }
-  return redis as Redis & ScriptCommands;
+  return redis as RedisConnection & ScriptCommands;
 };

@@ -1,6 +1,5 @@
 import { AppError } from "@usage/core";
-import { type ScriptCommands, withScripts } from "@usage/store";
-import type { Redis } from "ioredis";
+import { type RedisConnection, type ScriptCommands, withScripts } from "@usage/store";
 import { LRUCache } from "lru-cache";
 
 export type CacheStatus = "HIT" | "MISS";
@@ -31,8 +30,8 @@ export interface ReadCache {
   degraded<T>(logicalKey: string, fallback: () => Promise<T>): Promise<Read<T>>;
 }
 
-export const createReadCache = (client: Redis, onCache?: (status: CacheStatus, source: CacheSource) => void): ReadCache => {
-  const redis: Redis & ScriptCommands = withScripts(client);
+export const createReadCache = (client: RedisConnection, onCache?: (status: CacheStatus, source: CacheSource) => void): ReadCache => {
+  const redis: RedisConnection & ScriptCommands = withScripts(client);
   const inflight = new Map<string, Promise<unknown>>();
   const memory = new LRUCache<string, { value: unknown }>({ max: 10_000, ttl: CACHE_TTL_S * 1000 });
 

@@ -1,8 +1,7 @@
 import type { TopUsage } from "@usage/contract";
 import { AppError, epochHour, HOUR_MS, type Logger } from "@usage/core";
 import { type Db, topClientsSince } from "@usage/db";
-import { type Counters, type Keys, type ScriptCommands, TOP_WINDOW_HOURS, withScripts } from "@usage/store";
-import type { Redis } from "ioredis";
+import { type Counters, type Keys, type RedisConnection, type ScriptCommands, TOP_WINDOW_HOURS, withScripts } from "@usage/store";
 import type { ClientDirectory } from "../auth/client-directory.ts";
 import { CACHE_TTL_S, type Read, type ReadCache } from "./read-cache.ts";
 
@@ -27,7 +26,7 @@ export interface TopList {
 }
 
 export interface TopListDeps {
-  redis: Redis;
+  redis: RedisConnection;
   keys: Keys;
   counters: Counters;
   db: Db;
@@ -43,7 +42,7 @@ export interface TopListDeps {
  * whichever gateway holds a short lock, so reads almost never compute.
  */
 export const createTopList = ({ redis: client, keys, counters, db, directory, cache, log, now = Date.now }: TopListDeps): TopList => {
-  const redis: Redis & ScriptCommands = withScripts(client);
+  const redis: RedisConnection & ScriptCommands = withScripts(client);
   let timer: NodeJS.Timeout | undefined;
 
   const withNames = async (rows: Array<{ clientId: string; total: number }>): Promise<TopRows> => {
