@@ -68,18 +68,36 @@ export const createRedis = (target: RedisTarget, role: RedisRole, tuning: RedisT
       // A promoted replica is found within a second or two even without a MOVED to learn from.
       slotsRefreshInterval: 2_000,
     };
-    redis = new Cluster(
+    const cluster = new Cluster(
       target.redisClusterNodes.map(({ host, port }) => ({ host, port })),
       options,
     );
+    // Node connections are opened eagerly: a lazy one that is still connecting would refuse
+    // the command role's first burst of commands (no offline queue) and send it to the spool.
+    cluster.on("+node", (node: Redis) => {
+      if (node.status === "wait") void node.connect().catch(() => {});
+    });
+    redis = cluster;
   }
   // Connection errors surface through commands and readiness; without a listener they crash.
   redis.on("error", () => {});
   return redis;
 };
 
-/** The first ready; rejects after `timeoutMs` so a start never hangs on a dead Redis. */
+/**
+ * The first ready (on a cluster: of the cluster and of every primary's connection); rejects
+ * after `timeoutMs` so a start never hangs on a dead Redis.
+ */
 export const waitReady = async (redis: RedisConnection, timeoutMs = 5_000): Promise<void> => {
+  const deadline = Date.now() + timeoutMs;
+  await firstReady(redis, timeoutMs);
+  while (isCluster(redis) && redis.nodes("master").some((node) => node.status !== "ready")) {
+    if (Date.now() > deadline) throw new Error(`redis cluster primaries not ready after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+};
+
+const firstReady = async (redis: RedisConnection, timeoutMs: number): Promise<void> => {
   if (redis.status === "ready") return;
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
