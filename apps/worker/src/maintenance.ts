@@ -4,7 +4,7 @@ import {
   deleteOldExports,
   dropExpiredHitPartitions,
   EXPORT_ROW_TTL_DAYS,
-  type ExportStore,
+  type ExportFiles,
   ensureIngestPartitions,
   pruneHourlyRollups,
 } from "@usage/db";
@@ -39,7 +39,7 @@ export const scheduleMaintenance = async (queue: MaintenanceQueue): Promise<void
 
 export interface MaintenanceDeps {
   db: Db;
-  exportStore: ExportStore;
+  exportStore: ExportFiles;
   counters: Counters;
   config: WorkerConfig;
   metrics: WorkerMetrics;

@@ -1,5 +1,5 @@
 import type { Logger, WorkerConfig } from "@usage/core";
-import { createDb, createPgExportStore, ensureIngestPartitions } from "@usage/db";
+import { createPgExportStore, createPool, dbOnPool, ensureIngestPartitions } from "@usage/db";
 import {
   cappedBackoff,
   createCounters,
@@ -14,6 +14,7 @@ import { Worker } from "bullmq";
 import { bounded } from "./bounded.ts";
 import { waitUntilIdle } from "./drain.ts";
 import { startExportWorker } from "./exports/export-worker.ts";
+import { createExportPacer } from "./exports/ingest-pacer.ts";
 import { createHitProcessor } from "./hit-processor.ts";
 import { createMaintenanceProcessor, scheduleMaintenance } from "./maintenance.ts";
 import { createWorkerMetrics, serveMetrics } from "./metrics.ts";
@@ -33,8 +34,9 @@ export const startWorker = async (config: Readonly<WorkerConfig>, log: Logger, c
   const keys = createKeys(config.redisPrefix);
   // Jobs share statements (at most two in flight), so the pool stays small whatever the
   // concurrency; each export adds one (its chunks and status reads; its COPY has its own).
-  const db = createDb(config.databaseUrl, { max: 4 + config.exportConcurrency, applicationName: "usage-worker" });
-  const exportStore = createPgExportStore(db);
+  const pool = createPool(config.databaseUrl, { max: 4 + config.exportConcurrency, applicationName: "usage-worker" });
+  const db = dbOnPool(pool);
+  const exportStore = createPgExportStore(db, pool);
   const blocking = createRedis(config.redisUrl, "blocking");
   const commands = createRedis(config.redisUrl, "blocking", { enableAutoPipelining: true });
   const metrics = createWorkerMetrics();
@@ -66,7 +68,15 @@ export const startWorker = async (config: Readonly<WorkerConfig>, log: Logger, c
       concurrency: 1,
     },
   );
-  const exports = startExportWorker({ config, connection: blocking, prefix: keys.queuePrefix, db, store: exportStore, log });
+  const exports = startExportWorker({
+    config,
+    connection: blocking,
+    prefix: keys.queuePrefix,
+    db,
+    store: exportStore,
+    pacer: createExportPacer(metrics.hitFlow, config.exportYieldPercent),
+    log,
+  });
   for (const worker of [hitWorker, maintenanceWorker, exports.worker]) {
     worker.on("error", (error) => log.error({ err: error }, "worker error"));
     worker.on("failed", (job, error) => log.warn({ jobId: job?.id, name: job?.name, err: error }, "job failed"));
