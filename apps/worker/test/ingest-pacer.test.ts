@@ -25,28 +25,30 @@ describe("the export pacer", () => {
 
   it("does not pause an export while no hits are stored", async () => {
     const pacer = createExportPacer(new HitFlow(), 50);
-    expect(await timed(pacer.pause(400))).toBeLessThan(50);
+    expect(await timed(pacer.pause(400, new AbortController().signal))).toBeLessThan(50);
   });
 
   it("rests as long as the chunk took at 50 % while hits flow", async () => {
     const flow = new HitFlow();
     flow.record(FLOWING_HITS_PER_S);
-    expect(await timed(createExportPacer(flow, 50).pause(200))).toBeGreaterThanOrEqual(195);
+    expect(await timed(createExportPacer(flow, 50).pause(200, new AbortController().signal))).toBeGreaterThanOrEqual(195);
   });
 
-  it("rests three times the chunk's time at 75 %, never more than a second, and not at all at 0 %", async () => {
+  it("rests three times the chunk's time at 75 %, ends a rest when the run stops, and does not rest at 0 %", async () => {
     const flow = new HitFlow();
     flow.record(FLOWING_HITS_PER_S * 10);
-    expect(await timed(createExportPacer(flow, 75).pause(100))).toBeGreaterThanOrEqual(295);
-    const capped = await timed(createExportPacer(flow, 90).pause(5_000));
-    expect(capped).toBeGreaterThanOrEqual(995);
-    expect(capped).toBeLessThan(1_500);
-    expect(await timed(createExportPacer(flow, 0).pause(400))).toBeLessThan(50);
+    expect(await timed(createExportPacer(flow, 75).pause(100, new AbortController().signal))).toBeGreaterThanOrEqual(295);
+    const stop = new AbortController();
+    setTimeout(() => stop.abort(), 300);
+    const stopped = await timed(createExportPacer(flow, 90).pause(5_000, stop.signal));
+    expect(stopped).toBeGreaterThanOrEqual(295);
+    expect(stopped).toBeLessThan(1_000);
+    expect(await timed(createExportPacer(flow, 0).pause(400, new AbortController().signal))).toBeLessThan(50);
   });
 
   it("does not pause below the flowing rate", async () => {
     const flow = new HitFlow();
     flow.record(FLOWING_HITS_PER_S - 1);
-    expect(await timed(createExportPacer(flow, 50).pause(400))).toBeLessThan(50);
+    expect(await timed(createExportPacer(flow, 50).pause(400, new AbortController().signal))).toBeLessThan(50);
   });
 });

@@ -68,8 +68,10 @@ export const runExport = async (deps: ExportRunDeps, exportId: string): Promise<
   const [reader, counter] = readers as [HitsReader, HitsReader | undefined];
   let stopped: "cancelled" | "interrupted" | "failed" | undefined;
   let failure: unknown;
+  const halted = new AbortController();
   const stop = (why: NonNullable<typeof stopped>): void => {
     stopped ??= why;
+    halted.abort();
     for (const each of readers) void each.abort();
   };
   const onShutdown = (): void => stop("interrupted");
@@ -102,7 +104,7 @@ export const runExport = async (deps: ExportRunDeps, exportId: string): Promise<
     const resume = await store.resumePoint(exportId);
     if (resume.last !== undefined) log.info({ resumeAfter: resume.last, rows: resume.rows, nextSeq: resume.nextSeq }, "export resumed");
     written = await writeRange(
-      { store, reader, run, chunkBytes: deps.chunkBytes, pacer: deps.pacer, onRefused: () => stop("cancelled") },
+      { store, reader, run, chunkBytes: deps.chunkBytes, pacer: deps.pacer, stopped: halted.signal, onRefused: () => stop("cancelled") },
       resume,
     );
   } catch (error) {

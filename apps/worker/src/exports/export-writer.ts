@@ -13,6 +13,8 @@ export interface WriteContext {
   run: ExportRun;
   chunkBytes: number;
   pacer: ExportPacer;
+  /** Aborted when the run stops (a cancel, the worker's stop): a rest between chunks ends at once. */
+  stopped: AbortSignal;
   /** Called when the store refuses a chunk: the export is no longer running. */
   onRefused(): void;
 }
@@ -70,7 +72,7 @@ export const writeRange = async (ctx: WriteContext, resume: ResumePoint): Promis
       for await (const data of ctx.reader.copy(copyWindowSql(window, run.clientId, key)) as AsyncIterable<Buffer>) {
         for (const chunk of chunker.push(data)) {
           await commit(chunk);
-          await ctx.pacer.pause(performance.now() - working);
+          await ctx.pacer.pause(performance.now() - working, ctx.stopped);
           working = performance.now();
         }
         if (refused) return "refused";

@@ -2,8 +2,11 @@ import { setTimeout as sleep } from "node:timers/promises";
 
 /** Below this many hits stored a second, an export runs at full speed: nothing live to make room for. */
 export const FLOWING_HITS_PER_S = 100;
-/** A pause never outlasts this, whatever a chunk took (a COPY that sorted for seconds before it). */
-const MAX_PAUSE_MS = 1_000;
+/**
+ * A pause never outlasts this. The first chunk of a week includes the COPY's sort (seconds of
+ * a Postgres core), and resting in proportion to it is what keeps the sorts, too, at the share.
+ */
+const MAX_PAUSE_MS = 10_000;
 
 /**
  * Hits this worker stored in the current and the last second. Every worker stores a share
@@ -36,8 +39,11 @@ export class HitFlow {
 
 /** Slows an export down while hits are being stored, so live ingest keeps the machine's CPU. */
 export interface ExportPacer {
-  /** Called after each chunk with the time it took to read; settles when the next may be read. */
-  pause(workedMs: number): Promise<void>;
+  /**
+   * Called after each chunk with the time it took to read; settles when the next may be
+   * read, or at once when `stopped` aborts (a cancel is seen within 2 s, resting or not).
+   */
+  pause(workedMs: number, stopped: AbortSignal): Promise<void>;
 }
 
 /**
@@ -48,8 +54,8 @@ export interface ExportPacer {
  * runs at full speed.
  */
 export const createExportPacer = (flow: HitFlow, yieldPercent: number): ExportPacer => ({
-  async pause(workedMs) {
-    if (yieldPercent <= 0 || flow.perSecond() < FLOWING_HITS_PER_S) return;
-    await sleep(Math.min(MAX_PAUSE_MS, (workedMs * yieldPercent) / (100 - yieldPercent)));
+  async pause(workedMs, stopped) {
+    if (yieldPercent <= 0 || stopped.aborted || flow.perSecond() < FLOWING_HITS_PER_S) return;
+    await sleep(Math.min(MAX_PAUSE_MS, (workedMs * yieldPercent) / (100 - yieldPercent)), undefined, { signal: stopped }).catch(() => {});
   },
 });
