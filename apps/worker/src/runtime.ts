@@ -3,6 +3,7 @@ import { createPgExportStore, createPool, dbOnPool, ensureIngestPartitions } fro
 import {
   cappedBackoff,
   createCounters,
+  createExportQueue,
   createHitQueue,
   createKeys,
   createMaintenanceQueue,
@@ -58,10 +59,20 @@ export const startWorker = async (config: Readonly<WorkerConfig>, log: Logger, c
     maxStalledCount: 1_000,
   });
   const maintenanceQueue = createMaintenanceQueue(commands, keys.queuePrefix);
+  // Read only: the expiry sweep asks it for the jobs of exports that never finish.
+  const exportQueue = createExportQueue(commands, keys.queuePrefix);
   maintenanceQueue.on("error", (error) => log.warn({ err: error }, "maintenance queue error"));
   const maintenanceWorker = new Worker(
     QUEUES.maintenance,
-    createMaintenanceProcessor({ db, exportStore, counters: createCounters(commands, keys), config, metrics, log }),
+    createMaintenanceProcessor({
+      db,
+      exportStore,
+      exportJobState: (exportId) => exportQueue.getJobState(exportId),
+      counters: createCounters(commands, keys),
+      config,
+      metrics,
+      log,
+    }),
     {
       connection: blocking,
       prefix: keys.queuePrefix,
@@ -131,6 +142,7 @@ export const startWorker = async (config: Readonly<WorkerConfig>, log: Logger, c
           // Counted out once it has stopped taking jobs, while its connection is still open.
           () => heartbeat.stop(),
           () => maintenanceQueue.close(),
+          () => exportQueue.close(),
           () => hitQueue.close(),
           () => new Promise((resolve) => (metricsServer ? metricsServer.close(resolve) : resolve(undefined))),
           () => bounded(commands.quit(), closeTimeoutMs).catch(() => commands.disconnect()),

@@ -6,7 +6,7 @@ import { ExportFailure, type ExportResult, runExport } from "./export-run.ts";
 import type { ExportPacer } from "./ingest-pacer.ts";
 
 /** What the export row says when the job gave up on an error it does not name. */
-const GENERIC_FAILURE = "the export could not be written";
+export const GENERIC_FAILURE = "the export could not be written";
 
 export interface ExportWorkerDeps {
   config: Readonly<WorkerConfig>;
