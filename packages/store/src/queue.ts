@@ -45,13 +45,20 @@ export const hitShardTag = (index: number, count: number): string => {
 };
 
 /**
+ * The tag of the hit queue when it is not sharded: the one every queue had before the
+ * queues were sharded, so a single-node deployment upgraded in place finds the hit jobs it
+ * accepted before (a new tag would strand them, acknowledged and never stored).
+ */
+export const UNSHARDED_HIT_TAG = "queue";
+
+/**
  * The hit queue's shards: `hits` first (the only one on a single node), then `hits-1`, … Jobs
  * of a shard have that shard's ids; hitJobId below makes them unique across shards.
  */
 export const hitQueuePlaces = (keys: Keys, count: number): QueuePlace[] =>
   Array.from({ length: count }, (_, index) => ({
     name: index === 0 ? QUEUES.hits : `${QUEUES.hits}-${index}`,
-    prefix: keys.queuePrefix(hitShardTag(index, count)),
+    prefix: keys.queuePrefix(count === 1 ? UNSHARDED_HIT_TAG : hitShardTag(index, count)),
   }));
 /** The hit queue's one job; its payload is HitBatchJob. */
 export const JOBS = { hitBatch: "hit-batch" } as const;
