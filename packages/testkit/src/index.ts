@@ -4,6 +4,7 @@ export * from "./env.ts";
 export * from "./failed-jobs.ts";
 export * from "./harness.ts";
 export * from "./pg-admin.ts";
+export * from "./pg-replica.ts";
 export * from "./processes.ts";
 export * from "./redis-server.ts";
 export * from "./tcp-proxy.ts";
