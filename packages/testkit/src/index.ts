@@ -5,6 +5,7 @@ export * from "./failed-jobs.ts";
 export * from "./harness.ts";
 export * from "./pg-admin.ts";
 export * from "./pg-replica.ts";
+export * from "./pg-servers.ts";
 export * from "./processes.ts";
 export * from "./redis-server.ts";
 export * from "./tcp-proxy.ts";
