@@ -59,6 +59,8 @@ export interface ReadDbOptions {
   readUrl: string;
   log: Logger;
   max?: number;
+  /** FENCE_EVERY_MS unless a test needs the fence still. */
+  fenceEveryMs?: number;
 }
 
 type Fault = "down" | "conflict" | undefined;
@@ -70,7 +72,7 @@ const faultOf = (error: unknown): Fault => {
   return SERVER_TROUBLE.some((prefix) => state.startsWith(prefix)) ? "down" : undefined;
 };
 
-export const createReadDb = ({ primary, primaryUrl, readUrl, log, max = 10 }: ReadDbOptions): ReadDb => {
+export const createReadDb = ({ primary, primaryUrl, readUrl, log, max = 10, fenceEveryMs = FENCE_EVERY_MS }: ReadDbOptions): ReadDb => {
   const reads = { replica: 0, primary: 0 };
   const onPrimary = <T>(query: (db: Db) => Promise<T>): Promise<T> => {
     reads.primary++;
@@ -167,7 +169,7 @@ export const createReadDb = ({ primary, primaryUrl, readUrl, log, max = 10 }: Re
   /** The replica when it may answer now; otherwise undefined, with a probe started when one is due. */
   const pick = (): Db | undefined => {
     const now = Date.now();
-    if (now - fencedAt >= FENCE_EVERY_MS) refreshFence();
+    if (now - fencedAt >= fenceEveryMs) refreshFence();
     if (down) {
       if (now >= retryAt) void probe();
       return undefined;
