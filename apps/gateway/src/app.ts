@@ -87,7 +87,7 @@ export const buildApp = async (config: Readonly<GatewayConfig>, { logger }: AppO
   registerEdge(app);
 
   // Infrastructure.
-  await app.register(dbPlugin, { config });
+  await app.register(dbPlugin, { config, logger });
   await app.register(redisPlugin, { config });
   await app.register(queuePlugin, { config });
   // Swagger first: it documents only the routes registered after it.

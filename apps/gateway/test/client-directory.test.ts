@@ -1,9 +1,10 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { apiKeyDigest, newApiKey } from "@usage/core";
 import { insertClient, rotateClientKey } from "@usage/db";
-import { createTestEnv, type TestEnv } from "@usage/testkit";
+import { createTestEnv, silentLogger, type TestEnv } from "@usage/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ClientDirectory, createClientDirectory } from "../src/auth/client-directory.ts";
+import { createReadDb } from "../src/infra/read-db.ts";
 
 /** The in-process cache of who a key or id belongs to, on a real Postgres, without any pub/sub. */
 describe("client directory", () => {
@@ -11,7 +12,10 @@ describe("client directory", () => {
   let directory: ClientDirectory;
   beforeAll(async () => {
     env = await createTestEnv();
-    directory = createClientDirectory(env.db);
+    // On the primary alone: these tests change clients behind the directory's back, with no
+    // change message to fence a replica (read-replica.test.ts covers the replica).
+    const url = env.config.databaseUrl;
+    directory = createClientDirectory(createReadDb({ primary: env.db, primaryUrl: url, readUrl: url, log: silentLogger() }));
   });
   afterAll(async () => env?.cleanup());
 

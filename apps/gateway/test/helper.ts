@@ -1,5 +1,5 @@
 import { createLogger } from "@usage/core";
-import { ADMIN_KEY, createTestEnv, type TestEnv } from "@usage/testkit";
+import { ADMIN_KEY, createTestEnv, type TestDatabaseSource, type TestEnv } from "@usage/testkit";
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from "fastify";
 import { expect } from "vitest";
 import { buildApp } from "../src/app.ts";
@@ -24,8 +24,8 @@ let counter = 0;
 export const uniqueEmail = (): string => `user${Date.now()}_${process.pid}_${counter++}@example.com`;
 
 /** A gateway on a private database and Redis prefix, driven through inject(). */
-export const buildGateway = async (overrides: Record<string, string> = {}): Promise<GatewayHarness> => {
-  const env = await createTestEnv(overrides);
+export const buildGateway = async (overrides: Record<string, string> = {}, source?: TestDatabaseSource): Promise<GatewayHarness> => {
+  const env = await createTestEnv(overrides, source);
   const app = await buildApp(env.config, { logger: createLogger("gateway-test", "silent") });
   await app.ready();
   const inject = (options: InjectOptions) => app.inject(options);

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { base64Key32, type Cidr, ConfigError, cidrList, int, str, trustProxy } from "./config-parsers.ts";
+import { base64Key32, type Cidr, ConfigError, cidrList, int, str, trustProxy, url } from "./config-parsers.ts";
 import { type Env, loadOrExit, projectRoot, settingReader } from "./config-reader.ts";
 import { readHost, readSharedSettings, type SharedConfig } from "./config-shared.ts";
 
@@ -14,6 +14,8 @@ const DEFAULT_DASHBOARD_DIR = fileURLToPath(new URL("../../../apps/dashboard/dis
 const fromRoot = (dir: string): string => (isAbsolute(dir) ? dir : join(projectRoot(), dir));
 
 export interface GatewayConfig extends SharedConfig {
+  /** A streaming replica for reads (rollups, client listings, stream snapshots); equal to `databaseUrl` when there is none. */
+  databaseReadUrl: string;
   port: number;
   host: string;
   jwtSecret: string;
@@ -53,6 +55,7 @@ export const parseGatewayConfig = (env: Env): Readonly<GatewayConfig> => {
 
   const config: GatewayConfig = {
     ...shared,
+    databaseReadUrl: read("DATABASE_READ_URL", url("postgres:", "postgresql:"), shared.databaseUrl),
     port: read("PORT", int(0, 65535), 3000),
     host: readHost(reader),
     jwtSecret: read("JWT_SECRET", str(32), production ? undefined : DEV_JWT_SECRET),

@@ -24,6 +24,7 @@ describe("gateway configuration", () => {
       port: 3000,
       host: "127.0.0.1",
       databaseUrl: "postgres://127.0.0.1:5432/usage",
+      databaseReadUrl: "postgres://127.0.0.1:5432/usage",
       redisUrl: "redis://127.0.0.1:6379",
       adminApiKey: undefined,
       rateLimitPerHour: 1000,
@@ -45,6 +46,8 @@ describe("gateway configuration", () => {
     [{ RATE_LIMIT_PER_HOUR: "0" }, /^RATE_LIMIT_PER_HOUR must be an integer/],
     [{ DATABASE_URL: "mysql://x" }, /^DATABASE_URL must be a postgres: or postgresql: URL/],
     [{ REDIS_URL: "::" }, /^REDIS_URL must be a URL/],
+    [{ DATABASE_READ_URL: "redis://replica" }, /^DATABASE_READ_URL must be a postgres: or postgresql: URL \(got "redis:\/\/replica"\)$/],
+    [{ DATABASE_READ_URL: "replica:5432" }, /^DATABASE_READ_URL must be a postgres: or postgresql: URL/],
     [{ ADMIN_IP_ALLOWLIST: "10.0.0.0/33" }, /^ADMIN_IP_ALLOWLIST has an invalid prefix/],
     [{ ADMIN_IP_ALLOWLIST: "nope" }, /^ADMIN_IP_ALLOWLIST has an invalid address/],
     [{ ENCRYPTION_KEY: "c2hvcnQ=" }, /^ENCRYPTION_KEY must be 32 bytes/],
@@ -72,6 +75,18 @@ describe("gateway configuration", () => {
     ]);
     expect(cluster.hitQueueShards).toBe(3);
     expect(parseGatewayConfig({ REDIS_CLUSTER_NODES: "a:1", HIT_QUEUE_SHARDS: "6" }).hitQueueShards).toBe(6);
+  });
+
+  it("reads from DATABASE_URL unless DATABASE_READ_URL names a replica", () => {
+    const primary = "postgres://db-primary:5432/usage";
+    expect(parseGatewayConfig({ DATABASE_URL: primary }).databaseReadUrl).toBe(primary);
+    const replica = "postgresql://reader@db-replica:5432/usage";
+    expect(parseGatewayConfig({ DATABASE_URL: primary, DATABASE_READ_URL: replica })).toMatchObject({
+      databaseUrl: primary,
+      databaseReadUrl: replica,
+    });
+    // The worker writes and reads on the primary alone.
+    expect(parseWorkerConfig({ DATABASE_READ_URL: replica })).not.toHaveProperty("databaseReadUrl");
   });
 
   it("finds the dashboard's build in this repository by default, and takes a directory of its own", () => {

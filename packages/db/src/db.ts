@@ -13,6 +13,10 @@ export type Db = Kysely<Database>;
 export interface DbOptions {
   max?: number;
   applicationName?: string;
+  /** How long to wait for a connection (default 5 s). */
+  connectionTimeoutMillis?: number;
+  /** Client-side bound on one query, for a server that may hang (default: none). */
+  queryTimeoutMillis?: number;
 }
 
 /** Like libpq: a URL without a user name connects as the operating-system user. */
@@ -28,7 +32,8 @@ export const createPool = (url: string, options: DbOptions = {}): pg.Pool => {
     connectionString: withDefaultUser(url),
     max: options.max ?? 10,
     application_name: options.applicationName ?? "usage",
-    connectionTimeoutMillis: 5_000,
+    connectionTimeoutMillis: options.connectionTimeoutMillis ?? 5_000,
+    ...(options.queryTimeoutMillis === undefined ? {} : { query_timeout: options.queryTimeoutMillis }),
     idleTimeoutMillis: 30_000,
     // Rollups truncate to UTC hours and days; pin the session zone so no server default leaks in.
     options: "-c TimeZone=UTC",

@@ -9,5 +9,6 @@ export * from "./exports.ts";
 export * from "./hits.ts";
 export * from "./migrate.ts";
 export * from "./partitions.ts";
+export * from "./replication.ts";
 export type * from "./schema.ts";
 export * from "./usage.ts";

@@ -1,21 +1,22 @@
-import { createDb, ensureDatabase, migrateToLatest } from "@usage/db";
 import type { TestProject } from "vitest/node";
-import { databaseUrl, TEST_DATABASE_URL, uniqueSuffix } from "./env.ts";
 import { adminQuery } from "./pg-admin.ts";
+import { createTemplate, startTestPostgres } from "./pg-servers.ts";
 import { setupTestRedis } from "./redis-cluster-mode.ts";
 import "./provided.ts";
 
 /** Migrates one template database per run; every test file clones it (a cheap file copy). */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const template = `usage_tpl_${uniqueSuffix()}`;
-  await ensureDatabase(databaseUrl(template));
-  const db = createDb(databaseUrl(template), { max: 1 });
-  await migrateToLatest(db);
-  await db.destroy();
+  const pg = await startTestPostgres();
+  const template = await createTemplate(pg.servers.primary).catch(async (error: unknown) => {
+    await pg.stop();
+    throw error;
+  });
   project.provide("templateDatabase", template);
+  project.provide("pgServers", pg.servers);
   const stopTestRedis = await setupTestRedis(project);
   return async () => {
     await stopTestRedis();
-    await adminQuery(TEST_DATABASE_URL, `DROP DATABASE IF EXISTS "${template}" WITH (FORCE)`);
+    await adminQuery(pg.servers.primary, `DROP DATABASE IF EXISTS "${template}" WITH (FORCE)`);
+    await pg.stop();
   };
 }

@@ -5,8 +5,9 @@ import { createLogger, type GatewayConfig, parseGatewayConfig, parseWorkerConfig
 import { createDb, type Db } from "@usage/db";
 import type { Cluster, Redis } from "ioredis";
 import { inject } from "vitest";
-import { databaseUrl, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueSuffix } from "./env.ts";
+import { TEST_REDIS_URL, uniqueSuffix } from "./env.ts";
 import { adminQuery } from "./pg-admin.ts";
+import { type PgServers, testDatabaseEnv } from "./pg-servers.ts";
 import { connectTestRedis, removeKeys, testClusterNodes } from "./test-redis.ts";
 import "./provided.ts";
 
@@ -45,21 +46,29 @@ export const createRedisTestEnv = (prefix = `t_${uniqueSuffix()}`): RedisTestEnv
   };
 };
 
+/** Where a test database is cloned from: the run's servers and template unless a test brings its own. */
+export interface TestDatabaseSource {
+  pg: PgServers;
+  template: string;
+}
+
 /**
  * A database cloned from the migrated template and a Redis key prefix, both private to the
  * calling test file, removed by cleanup(). In a cluster run the env names the cluster, unless
  * the test brings a Redis of its own (REDIS_URL in `overrides`).
  */
-export const createTestEnv = async (overrides: Record<string, string> = {}): Promise<TestEnv> => {
+export const createTestEnv = async (overrides: Record<string, string> = {}, source?: TestDatabaseSource): Promise<TestEnv> => {
+  const { pg, template } = source ?? { pg: inject("pgServers"), template: inject("templateDatabase") };
   const suffix = uniqueSuffix();
   const name = `usage_t_${suffix}`;
-  await adminQuery(TEST_DATABASE_URL, `CREATE DATABASE "${name}" TEMPLATE "${inject("templateDatabase")}"`);
+  await adminQuery(pg.primary, `CREATE DATABASE "${name}" TEMPLATE "${template}"`);
   const clusterNodes = overrides.REDIS_URL === undefined ? testClusterNodes() : undefined;
   const env: Record<string, string> = {
     ...(clusterNodes === undefined ? {} : { REDIS_CLUSTER_NODES: clusterNodes }),
     NODE_ENV: "test",
     LOG_LEVEL: "silent",
-    DATABASE_URL: databaseUrl(name),
+    // DATABASE_URL, and DATABASE_READ_URL when the run reads through a replica (USAGE_TEST_PG=replica).
+    ...(await testDatabaseEnv(pg, name)),
     REDIS_URL: TEST_REDIS_URL,
     REDIS_PREFIX: `t_${suffix}`,
     ADMIN_API_KEY: ADMIN_KEY,
@@ -80,7 +89,7 @@ export const createTestEnv = async (overrides: Record<string, string> = {}): Pro
     async cleanup() {
       await db.destroy();
       await cleanupRedis();
-      await adminQuery(TEST_DATABASE_URL, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await adminQuery(pg.primary, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
       await rm(env.SPOOL_DIR as string, { recursive: true, force: true });
     },
   };

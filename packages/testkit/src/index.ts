@@ -4,6 +4,8 @@ export * from "./env.ts";
 export * from "./failed-jobs.ts";
 export * from "./harness.ts";
 export * from "./pg-admin.ts";
+export * from "./pg-replica.ts";
+export * from "./pg-servers.ts";
 export * from "./processes.ts";
 export * from "./redis-cluster.ts";
 export * from "./redis-server.ts";

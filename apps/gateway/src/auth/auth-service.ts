@@ -71,7 +71,7 @@ export const unauthorized = (message: string, cause?: unknown): AppError => new 
 export const authPlugin = fp(
   async (app: FastifyInstance, { config }: { config: GatewayConfig }) => {
     // Who a key or client id belongs to, cached in process: shared by every credential check.
-    const directory = createClientDirectory(app.db);
+    const directory = createClientDirectory(app.reads);
     await app.register(fastifyJwt, {
       secret: config.jwtSecret,
       sign: { algorithm: "HS256", iss: config.jwtIssuer, aud: config.jwtAudience, expiresIn: config.jwtTtlSeconds },

@@ -1,12 +1,15 @@
 import { AppError, apiKeyDigest } from "@usage/core";
-import { type ClientIdentity, type Db, findClientById, findClientByKeyDigest, findClientKeysByIds, findClientsByIds } from "@usage/db";
+import { type ClientIdentity, findClientById, findClientByKeyDigest, findClientKeysByIds, findClientsByIds } from "@usage/db";
 import { LRUCache } from "lru-cache";
+import type { ReadDb } from "../infra/read-db.ts";
 
 /**
  * Who a key or a client id belongs to, from an in-process LRU so a hot key costs no round
  * trip. A change to a client (quota, name, key, revocation) reaches every gateway as
  * `forget` (clients/plugin.ts: Redis pub/sub, and a periodic re-check in case a message is
  * lost); entries also expire after a minute, and a previous key's entry at the end of its grace.
+ * Lookups read the replica when there is one; what it does not find is asked of the primary
+ * before it is believed, so a client registered a moment ago through another gateway works at once.
  */
 export interface ClientDirectory {
   /** A cached identity comes back synchronously: the hot path then costs no promise. */
@@ -33,7 +36,7 @@ export type Lookup = ClientIdentity | undefined | Promise<ClientIdentity | undef
 const usable = (entry: KeyEntry | undefined): entry is KeyEntry =>
   entry !== undefined && (entry.expiresAt === null || Date.now() < entry.expiresAt);
 
-export const createClientDirectory = (db: Db, max = 20_000): ClientDirectory => {
+export const createClientDirectory = (reads: ReadDb, max = 20_000): ClientDirectory => {
   // Expired entries stay until evicted, so a lookup can fall back on them while Postgres is away.
   const options = { max, ttl: TTL_MS, allowStale: false, noDeleteOnStaleGet: true, ttlAutopurge: false };
   // Each client's cached key digests, so forgetting a client reaches its keys (stale ones included).
@@ -99,7 +102,11 @@ export const createClientDirectory = (db: Db, max = 20_000): ClientDirectory => 
       else missing.push(id);
     }
     const started = generation;
-    for (const client of await findClientsByIds(db, missing)) {
+    const rows =
+      missing.length === 0
+        ? []
+        : await reads.read((db) => findClientsByIds(db, missing), { missed: (found) => found.length < missing.length });
+    for (const client of rows) {
       if (generation === started) remember(client);
       found.set(client.client_id, client);
     }
@@ -119,7 +126,7 @@ export const createClientDirectory = (db: Db, max = 20_000): ClientDirectory => 
       // Unknown keys live in a cache of their own, so a flood of them cannot evict real ones.
       if (misses.has(cacheKey)) return undefined;
       return once(`k:${cacheKey}`, async (current) => {
-        const owner = await findClientByKeyDigest(db, digest);
+        const owner = await reads.read((db) => findClientByKeyDigest(db, digest), { missed: (found) => found === undefined });
         if (owner === undefined) {
           misses.set(cacheKey, true);
           return undefined;
@@ -136,7 +143,7 @@ export const createClientDirectory = (db: Db, max = 20_000): ClientDirectory => 
       const cached = byId.get(clientId);
       if (cached !== undefined) return cached.client ?? undefined;
       return once(`i:${clientId}`, async (current) => {
-        const client = await findClientById(db, clientId);
+        const client = await reads.read((db) => findClientById(db, clientId), { missed: (found) => found === undefined });
         if (current()) byId.set(clientId, { client: client ?? null }, { ttl: client === undefined ? MISS_TTL_MS : TTL_MS });
         return client;
       });
@@ -167,7 +174,7 @@ export const createClientDirectory = (db: Db, max = 20_000): ClientDirectory => 
     },
     async warm(clientIds) {
       const started = generation;
-      const keys = await findClientKeysByIds(db, clientIds);
+      const keys = await reads.read((db) => findClientKeysByIds(db, clientIds));
       if (generation !== started) return;
       for (const { key_digest, key_expires_at, ...client } of keys) {
         rememberKey(key_digest.toString("base64"), client, key_expires_at);

@@ -35,6 +35,8 @@ export const registerRoute: FastifyPluginAsyncTypebox<RegisterOptions> = async (
         apiKeyDigest(apiKey),
       );
       if (client === undefined) throw new AppError("EMAIL_TAKEN", "this email is already registered");
+      // This gateway's next reads (the new key, a listing) wait for the replica to have the client.
+      await app.reads.barrier();
       return reply.code(201).send({
         client_id: client.client_id,
         name: client.name,

@@ -1,14 +1,16 @@
 import type { Client, ClientList, ClientPatch, ClientQuota, RotatedKey } from "@usage/contract";
 import { AppError, apiKeyDigest, type EmailCipher, type Logger, newApiKey } from "@usage/core";
-import { type ClientRecord, type Db, getClient, listClients, revokeClient, rotateClientKey, updateClient } from "@usage/db";
+import { type ClientRecord, getClient, listClients, revokeClient, rotateClientKey, updateClient } from "@usage/db";
 import type { ClientDirectory } from "../auth/client-directory.ts";
+import type { ReadDb } from "../infra/read-db.ts";
 import type { Ingest } from "../ingest/record.ts";
 import { decodeListCursor, encodeListCursor } from "./list-cursor.ts";
 import type { ClientChanges } from "./propagation.ts";
 
 /**
- * Client management behind the routes: reads from Postgres (emails decrypted), and every
- * change announced to all gateways once committed (propagation.ts).
+ * Client management behind the routes: listings and reads on the replica when it can answer
+ * (emails decrypted), changes on the primary, each announced to all gateways once committed
+ * (propagation.ts).
  */
 export interface ClientService {
   list(query: { limit: number; cursor?: string | undefined; q?: string | undefined }): Promise<ClientList>;
@@ -21,7 +23,8 @@ export interface ClientService {
 }
 
 export interface ClientServiceDeps {
-  db: Db;
+  /** `primary` for the changes; `read` for listings and reads. */
+  reads: ReadDb;
   cipher: EmailCipher;
   changes: ClientChanges;
   /** The cached identities the hit routes use, so the quota read sees the limit they enforce. */
@@ -32,7 +35,7 @@ export interface ClientServiceDeps {
 
 const notFound = (): AppError => new AppError("NOT_FOUND", "no client with this id");
 
-export const createClientService = ({ db, cipher, changes, directory, ingest, log }: ClientServiceDeps): ClientService => {
+export const createClientService = ({ reads, cipher, changes, directory, ingest, log }: ClientServiceDeps): ClientService => {
   const email = (record: ClientRecord): string => {
     try {
       return cipher.decrypt(record.email_ciphertext);
@@ -65,7 +68,7 @@ export const createClientService = ({ db, cipher, changes, directory, ingest, lo
       const after = cursor === undefined ? undefined : decodeListCursor(cursor);
       if (cursor !== undefined && after === undefined) throw new AppError("VALIDATION_ERROR", "querystring/cursor is not a valid cursor");
       const match = q === undefined ? undefined : { namePrefix: q, emailDigest: cipher.digest(q) };
-      const rows = await listClients(db, { limit, after, match });
+      const rows = await reads.read((db) => listClients(db, { limit, after, match }));
       const page = rows.slice(0, limit);
       const last = page.at(-1);
       return {
@@ -77,18 +80,20 @@ export const createClientService = ({ db, cipher, changes, directory, ingest, lo
     },
 
     async get(clientId) {
-      return toClient(found(await getClient(db, canonical(clientId))));
+      // A client registered a moment ago through another gateway may not have reached the replica.
+      const record = await reads.read((db) => getClient(db, canonical(clientId)), { missed: (row) => row === undefined });
+      return toClient(found(record));
     },
 
     async update(clientId, patch) {
-      const record = found(await updateClient(db, canonical(clientId), patch));
+      const record = found(await updateClient(reads.primary, canonical(clientId), patch));
       await changes.announce({ client_id: record.client_id, revoked: record.revoked_at !== null });
       return toClient(record);
     },
 
     async rotateKey(clientId, graceSeconds) {
       const apiKey = newApiKey();
-      const rotation = await rotateClientKey(db, canonical(clientId), apiKeyDigest(apiKey), graceSeconds);
+      const rotation = await rotateClientKey(reads.primary, canonical(clientId), apiKeyDigest(apiKey), graceSeconds);
       if (rotation === undefined) throw notFound();
       if (rotation === "revoked") throw new AppError("CONFLICT", "this client is revoked: its keys no longer work");
       await changes.announce({ client_id: canonical(clientId), revoked: false });
@@ -100,7 +105,7 @@ export const createClientService = ({ db, cipher, changes, directory, ingest, lo
     },
 
     async revoke(clientId) {
-      const record = found(await revokeClient(db, canonical(clientId)));
+      const record = found(await revokeClient(reads.primary, canonical(clientId)));
       await changes.announce({ client_id: record.client_id, revoked: true });
       return toClient(record);
     },

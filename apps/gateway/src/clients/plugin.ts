@@ -21,7 +21,7 @@ export const clientsPlugin = fp(
   async (app: FastifyInstance, { config, logger }: { config: GatewayConfig; logger: Logger }) => {
     const subscriber = createRedis(config, "subscriber");
     const changes = createClientChanges({
-      db: app.db,
+      reads: app.reads,
       redis: app.redis,
       subscriber,
       channel: app.keys.clientsChannel,
@@ -30,7 +30,7 @@ export const clientsPlugin = fp(
       log: logger,
     });
     const service = createClientService({
-      db: app.db,
+      reads: app.reads,
       cipher: createEmailCipher(config.encryptionKey),
       changes,
       directory: app.auth.directory,

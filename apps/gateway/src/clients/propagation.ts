@@ -1,7 +1,8 @@
 import type { Logger } from "@usage/core";
-import { type Db, findClientsChangedSince } from "@usage/db";
+import { findClientsChangedSince } from "@usage/db";
 import { publish, type RedisConnection, subscribe } from "@usage/store";
 import type { ClientDirectory } from "../auth/client-directory.ts";
+import type { ReadDb } from "../infra/read-db.ts";
 import { CLOSE } from "../stream/stream-route.ts";
 import type { UsageHub } from "../stream/usage-hub.ts";
 import { type ClientChange, decodeClientChange, encodeClientChange } from "./change-message.ts";
@@ -12,7 +13,9 @@ import { type ClientChange, decodeClientChange, encodeClientChange } from "./cha
  * forgets what it cached about that client and, on a revocation, closes the client's
  * sockets with 4401. Pub/sub is at-most-once, so each gateway also re-reads, every
  * RECHECK_MS, the clients whose `updated_at` moved since its last look, and applies those
- * the same way: a lost message costs at most one period.
+ * the same way: a lost message costs at most one period. With a read replica, a change also
+ * holds this gateway's reads on the primary until the replica has replayed it, so what is
+ * read after a forget is never older than the change (the message carries the position).
  */
 export interface ClientChanges {
   /** After a change is committed: applied here, then published to the other gateways. */
@@ -33,7 +36,8 @@ export const RECHECK_MS = 2_000;
 const OVERLAP_MS = 10_000;
 
 export interface ClientChangesDeps {
-  db: Db;
+  /** The re-check reads the primary; a change fences the replica (read-db.ts). */
+  reads: ReadDb;
   /** The command connection, to publish. */
   redis: RedisConnection;
   /** A connection of its own: a subscribed connection can run nothing else. */
@@ -46,7 +50,7 @@ export interface ClientChangesDeps {
 }
 
 export const createClientChanges = ({
-  db,
+  reads,
   redis,
   subscriber,
   channel,
@@ -56,6 +60,7 @@ export const createClientChanges = ({
   recheckMs = RECHECK_MS,
 }: ClientChangesDeps): ClientChanges => {
   const apply = (changes: readonly ClientChange[]): void => {
+    for (const change of changes) if (change.lsn !== undefined) reads.after(change.lsn);
     directory.forget(changes.map((change) => change.client_id));
     for (const change of changes) if (change.revoked) hub.closeClient(change.client_id, CLOSE.unauthorized, "revoked");
   };
@@ -74,9 +79,11 @@ export const createClientChanges = ({
 
   const pass = async (): Promise<number> => {
     try {
-      const { checkedAt, changed } = await findClientsChangedSince(db, since);
+      const { checkedAt, changed } = await findClientsChangedSince(reads.primary, since);
       since = new Date(checkedAt.getTime() - OVERLAP_MS);
       failing = false;
+      // Seen on the primary: the replica must replay it before it answers for these clients again.
+      if (changed.length > 0) await reads.barrier();
       apply(changed);
       return changed.length;
     } catch (error) {
@@ -88,7 +95,8 @@ export const createClientChanges = ({
   };
 
   const changes: ClientChanges = {
-    async announce(change) {
+    async announce(committed) {
+      const change = { ...committed, lsn: await reads.barrier() };
       apply([change]);
       // Redis away: the other gateways learn it from their re-check instead.
       await publish(redis, channel, encodeClientChange(change)).catch((error: unknown) => {

@@ -14,6 +14,8 @@ export interface GatewayMetrics {
   degraded: Counter;
   spoolBytes: Gauge;
   reads: Summary<"route">;
+  dbReads: Counter<"server">;
+  replicaUp: Gauge;
 }
 
 declare module "fastify" {
@@ -97,6 +99,29 @@ export const metricsPlugin = fp(
           this.set(app.hasDecorator("ingestPipeline") ? app.ingestPipeline.spoolBytes : 0);
         },
       }),
+      // Read from the read-db module at scrape time (it is built before this registry).
+      dbReads: new Counter({
+        name: "usage_db_reads_total",
+        help: "Postgres reads by the server that answered them (replica, or primary: no replica, behind, unreachable, or a miss re-checked)",
+        labelNames: ["server"],
+        registers: [registry],
+        collect: function (this: Counter<"server">) {
+          const { reads } = app.reads.status();
+          this.reset();
+          this.inc({ server: "replica" }, reads.replica);
+          this.inc({ server: "primary" }, reads.primary);
+        },
+      }),
+      replicaUp: new Gauge({
+        name: "usage_read_replica_up",
+        help: "1 while the read replica answers reads, 0 while it is unreachable or behind; absent without DATABASE_READ_URL",
+        registers: [registry],
+        collect: function (this: Gauge) {
+          const { replica } = app.reads.status();
+          if (replica === "none") this.reset();
+          else this.set(replica === "up" ? 1 : 0);
+        },
+      }),
     };
     app.decorate("metrics", metrics);
     app.get("/metrics", { schema: { tags: ["operations"], summary: "Prometheus metrics (text format)" } }, async (_request, reply) => {
@@ -104,5 +129,5 @@ export const metricsPlugin = fp(
       return registry.metrics();
     });
   },
-  { name: "metrics", dependencies: ["queue"] },
+  { name: "metrics", dependencies: ["queue", "db"] },
 );

@@ -20,7 +20,11 @@ const tokenOf = (request: FastifyRequest): string | undefined => {
   return bearerToken(request.headers.authorization);
 };
 
-/** The current day's committed totals this principal may see. */
+/**
+ * The current day's committed totals this principal may see. Read on the replica when it can
+ * answer, so it may trail the primary by the replica's lag; each `usage.updated` that follows
+ * carries the client's total, which makes up the difference.
+ */
 const snapshot = async (db: Db, principal: Principal): Promise<UsageSnapshot> => {
   const date = utcDay(Date.now());
   const rows = principal.role === "admin" ? await dailyTotalsOfDay(db, date) : await dailyTotalsForClients(db, [principal.sub], date, date);
@@ -36,7 +40,7 @@ const snapshot = async (db: Db, principal: Principal): Promise<UsageSnapshot> =>
  * for every committed change it may see.
  */
 export const streamRoute = async (app: FastifyInstance): Promise<void> => {
-  const { usageHub: hub, db } = app;
+  const { usageHub: hub, reads } = app;
   app.route({
     method: "GET",
     url: "/usage/stream",
@@ -103,7 +107,7 @@ export const streamRoute = async (app: FastifyInstance): Promise<void> => {
         return;
       }
       try {
-        send(JSON.stringify(await snapshot(db, principal)));
+        send(JSON.stringify(await reads.read((db) => snapshot(db, principal))));
       } catch (error) {
         request.log.warn({ err: error }, "stream snapshot failed");
       }

@@ -17,11 +17,11 @@ const WARM_CLIENTS = 200;
 /** Usage reads (daily, top) behind the versioned cache, with the top list prefetched. */
 export const usagePlugin = fp(
   async (app: FastifyInstance, { logger }: { logger: Logger }) => {
-    const { redis, keys, counters, db } = app;
+    const { redis, keys, counters, reads: rollups } = app;
     const directory = app.auth.directory;
     const cache = createReadCache(redis, (result, source) => app.metrics.cache.inc({ result, source }));
-    const topList = createTopList({ redis, keys, counters, db, directory, cache, log: logger });
-    const reads = createUsageReads({ keys, counters, db, directory, cache, topList });
+    const topList = createTopList({ redis, keys, counters, rollups, directory, cache, log: logger });
+    const reads = createUsageReads({ keys, counters, rollups, directory, cache, topList });
     app.decorate("usageReads", reads);
     topList.startPrefetch();
     // Hot clients' keys, names and daily answers are cached before the first request needs them.

@@ -1,8 +1,9 @@
 import type { TopUsage } from "@usage/contract";
 import { AppError, epochHour, HOUR_MS, type Logger } from "@usage/core";
-import { type Db, topClientsSince } from "@usage/db";
+import { topClientsSince } from "@usage/db";
 import { type Counters, type Keys, type RedisConnection, type ScriptCommands, TOP_WINDOW_HOURS, withScripts } from "@usage/store";
 import type { ClientDirectory } from "../auth/client-directory.ts";
+import type { ReadDb } from "../infra/read-db.ts";
 import { CACHE_TTL_S, type Read, type ReadCache } from "./read-cache.ts";
 
 /** The largest top list ever asked for; computed once and sliced per request. */
@@ -29,7 +30,8 @@ export interface TopListDeps {
   redis: RedisConnection;
   keys: Keys;
   counters: Counters;
-  db: Db;
+  /** The hourly rollups, read while Redis is unreachable. */
+  rollups: ReadDb;
   directory: ClientDirectory;
   cache: ReadCache;
   log: Logger;
@@ -41,7 +43,7 @@ export interface TopListDeps {
  * computation (compare-and-set on the global version), and kept fresh in the background by
  * whichever gateway holds a short lock, so reads almost never compute.
  */
-export const createTopList = ({ redis: client, keys, counters, db, directory, cache, log, now = Date.now }: TopListDeps): TopList => {
+export const createTopList = ({ redis: client, keys, counters, rollups, directory, cache, log, now = Date.now }: TopListDeps): TopList => {
   const redis: RedisConnection & ScriptCommands = withScripts(client);
   let timer: NodeJS.Timeout | undefined;
 
@@ -88,7 +90,7 @@ export const createTopList = ({ redis: client, keys, counters, db, directory, ca
       } catch (error) {
         if (error instanceof AppError) throw error;
         const read = await cache.degraded(`top:${hour}`, async () =>
-          withNames(await topClientsSince(db, (hour - TOP_WINDOW_HOURS) * HOUR_MS, TOP_MAX)),
+          withNames(await rollups.read((db) => topClientsSince(db, (hour - TOP_WINDOW_HOURS) * HOUR_MS, TOP_MAX))),
         );
         return { body: { window, data: read.body.slice(0, limit) }, cache: read.cache };
       }

@@ -1,9 +1,10 @@
 import { createHash } from "node:crypto";
 import type { ClientDaily, DailyUsage, TopUsage } from "@usage/contract";
 import { AppError, lastDays, utcDay } from "@usage/core";
-import { type Db, dailyTotalsForClients, rankClientsByDays } from "@usage/db";
+import { dailyTotalsForClients, rankClientsByDays } from "@usage/db";
 import { type Counters, DAILY_WINDOW_DAYS, type Keys } from "@usage/store";
 import type { ClientDirectory } from "../auth/client-directory.ts";
+import type { ReadDb } from "../infra/read-db.ts";
 import { decodeCursor, encodeCursor, startAfter } from "./cursor.ts";
 import type { Read, ReadCache } from "./read-cache.ts";
 import type { TopList } from "./top-list.ts";
@@ -21,7 +22,8 @@ export interface UsageReads {
 export interface UsageReadDeps {
   keys: Keys;
   counters: Counters;
-  db: Db;
+  /** The rollups, read while Redis is unreachable: the replica when it can answer. */
+  rollups: ReadDb;
   directory: ClientDirectory;
   cache: ReadCache;
   topList: TopList;
@@ -35,7 +37,7 @@ type Ranked = Array<{ clientId: string; total: number }>;
  * bumps the client's and the global version in the script that counts it, so an answer is
  * reused only while nothing changed). Postgres rollups when Redis is unreachable.
  */
-export const createUsageReads = ({ keys, counters, db, directory, cache, topList, now = Date.now }: UsageReadDeps): UsageReads => {
+export const createUsageReads = ({ keys, counters, rollups, directory, cache, topList, now = Date.now }: UsageReadDeps): UsageReads => {
   const row = (clientId: string, name: string, days: readonly string[], totals: readonly number[]): ClientDaily => ({
     client_id: clientId,
     name,
@@ -43,7 +45,7 @@ export const createUsageReads = ({ keys, counters, db, directory, cache, topList
   });
 
   const rollupTotals = async (clientIds: readonly string[], days: readonly string[]): Promise<Map<string, number[]>> => {
-    const rows = await dailyTotalsForClients(db, clientIds, days[0] as string, days[days.length - 1] as string);
+    const rows = await rollups.read((db) => dailyTotalsForClients(db, clientIds, days[0] as string, days[days.length - 1] as string));
     const out = new Map(clientIds.map((id) => [id, days.map(() => 0)]));
     for (const r of rows) {
       const index = days.indexOf(r.day);
@@ -97,7 +99,7 @@ export const createUsageReads = ({ keys, counters, db, directory, cache, topList
           return page(days, ranking.slice(start, start + limit), start + limit < ranking.length, liveTotals);
         },
         async () => {
-          const ranked = await rankClientsByDays(db, days[0] as string, today, limit + 1, cursor);
+          const ranked = await rollups.read((db) => rankClientsByDays(db, days[0] as string, today, limit + 1, cursor));
           return page(days, ranked.slice(0, limit), ranked.length > limit, rollupTotals);
         },
       );
