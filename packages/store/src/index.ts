@@ -1,3 +1,4 @@
+export * from "./buckets.ts";
 export * from "./count-protocol.ts";
 export * from "./counters.ts";
 export * from "./durability.ts";
@@ -6,5 +7,7 @@ export * from "./keys.ts";
 export * from "./maintenance-jobs.ts";
 export * from "./ops-heartbeat.ts";
 export * from "./queue.ts";
+export * from "./rank-merge.ts";
 export * from "./redis.ts";
 export * from "./scripts.ts";
+export * from "./topology.ts";

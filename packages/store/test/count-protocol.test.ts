@@ -2,9 +2,11 @@ import { randomUUID } from "node:crypto";
 import { epochHour, HOUR_MS, utcDay } from "@usage/core";
 import { createRedisTestEnv } from "@usage/testkit";
 import { afterAll, describe, expect, it } from "vitest";
+import { bucketOf } from "../src/buckets.ts";
 import { countHeader, decodeReply, encodeCall, encodeRequest, QUOTA_TTL_S } from "../src/count-protocol.ts";
 import { createKeys } from "../src/keys.ts";
 import { withScripts } from "../src/scripts.ts";
+import { clientInBucket, clientsInOneBucket } from "./bucket-clients.ts";
 
 describe("counting protocol: encode, the real scripts, decode", () => {
   const env = createRedisTestEnv();
@@ -12,9 +14,10 @@ describe("counting protocol: encode, the real scripts, decode", () => {
   const redis = withScripts(env.redis);
   afterAll(async () => env.cleanup());
 
-  it("puts the header first and each request's part after it, in order", () => {
+  it("puts the bucket keys first, then the header, then each request's part behind its key's index", () => {
     const now = Date.UTC(2026, 11, 3, 10, 30);
     const client = randomUUID();
+    const other = clientInBucket((bucketOf(client) + 1) % 128);
     const ev = randomUUID();
     const request = encodeRequest(
       keys,
@@ -43,12 +46,26 @@ describe("counting protocol: encode, the real scripts, decode", () => {
       epochHour(now),
       2,
     ]);
-    expect(encodeCall(keys, [request, request])).toEqual([...countHeader(keys), ...request.args, ...request.args]);
+    expect(request.bucket).toBe(bucketOf(client));
+    const second = encodeRequest(keys, other, 5, [{ eventId: null, ts: now }], now);
+    expect(encodeCall(keys, [request, second, request])).toEqual([
+      2,
+      keys.versionShare(bucketOf(client)),
+      keys.versionShare(bucketOf(other)),
+      ...countHeader(),
+      1,
+      ...request.args,
+      2,
+      ...second.args,
+      1,
+      ...request.args,
+    ]);
   });
 
   it("round-trips a group of requests through count-hits: outcomes per request, marks per event id", async () => {
     const now = Date.now();
-    const [a, b] = [randomUUID(), randomUUID()];
+    // One bucket, so the call is one slot on a cluster too.
+    const [a, b] = clientsInOneBucket(2) as [string, string];
     const [ev1, ev2] = [randomUUID(), randomUUID()];
     const requests = [
       encodeRequest(
@@ -107,14 +124,15 @@ describe("counting protocol: encode, the real scripts, decode", () => {
     const request = encodeRequest(keys, client, 10, hits, now);
     const [counted] = decodeReply(await redis.countHits(...encodeCall(keys, [request])), [request]);
     expect(counted).toEqual({ accepted: true, used: 2, priorTs: [null, null] });
-    const versionBefore = Number(await env.redis.get(keys.globalVersion));
+    const versionShare = keys.versionShare(bucketOf(client));
+    const versionBefore = Number(await env.redis.get(versionShare));
 
     const taken = await redis.uncountHits(...encodeCall(keys, [encodeRequest(keys, client, 0, hits, now)]));
     expect(taken).toBe(2);
     expect(Number(await env.redis.get(keys.quota(client, epochHour(now))))).toBe(0);
     expect(Number(await env.redis.get(keys.day(client, utcDay(now))))).toBe(0);
     expect(await env.redis.get(`${keys.clientPrefix(client)}ev:${ev}`)).toBeNull();
-    expect(Number(await env.redis.get(keys.globalVersion))).toBe(versionBefore + 1);
+    expect(Number(await env.redis.get(versionShare))).toBe(versionBefore + 1);
     // The event id counts as new again.
     const again = encodeRequest(keys, client, 10, [{ eventId: ev, ts: now }], now);
     expect(decodeReply(await redis.countHits(...encodeCall(keys, [again])), [again])).toEqual([

@@ -1,0 +1,41 @@
+import type { Cluster, Redis } from "ioredis";
+
+/** A connection to one Redis node or to a Redis Cluster: the store runs on either. */
+export type RedisClient = Redis | Cluster;
+
+/**
+ * The one place where the store uses one Redis node differently from a cluster. The key
+ * layout and the scripts are the same on both; only how work spanning buckets is cut into
+ * calls differs. A cluster runs a script on one slot, so work goes one bucket per call
+ * (the calls pipelined, one round trip per node). One node has no slots: a call may cover
+ * every bucket at once (declaring each bucket's key), one script run instead of many, which
+ * keeps the single-node hot path as cheap as before buckets.
+ */
+export interface Topology {
+  /** Cuts work keyed by bucket into the groups one script call may cover, each in input order. */
+  group<T>(items: readonly T[], bucketOf: (item: T) => number): T[][];
+  /** The values of keys in any buckets: one MGET on one node, a GET per key on a cluster. */
+  getAll(keys: readonly string[]): Promise<Array<string | null>>;
+}
+
+const oneNode = (redis: Redis): Topology => ({
+  group: (items) => (items.length === 0 ? [] : [[...items]]),
+  getAll: async (keys) => (keys.length === 0 ? [] : redis.mget(...keys)),
+});
+
+const cluster = (redis: Cluster): Topology => ({
+  group<T>(items: readonly T[], bucketOf: (item: T) => number): T[][] {
+    const groups = new Map<number, T[]>();
+    for (const item of items) {
+      const bucket = bucketOf(item);
+      const group = groups.get(bucket);
+      if (group === undefined) groups.set(bucket, [item]);
+      else group.push(item);
+    }
+    return [...groups.values()];
+  },
+  // MGET across slots is refused (CROSSSLOT); GETs issued together go out pipelined per node.
+  getAll: (keys) => Promise.all(keys.map((key) => redis.get(key))),
+});
+
+export const topologyOf = (redis: RedisClient): Topology => (redis.isCluster ? cluster(redis as Cluster) : oneNode(redis as Redis));
