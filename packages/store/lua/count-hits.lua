@@ -1,7 +1,7 @@
 -- Quota check, idempotency and live counters for a group of requests (of any clients), each
 -- all or nothing, in order: a later request of a client sees what the earlier ones counted.
 -- One call per group instead of one per request: the gateway gathers the requests of an
--- event-loop turn (counters.ts), one call per bucket on a cluster (topology.ts).
+-- event-loop turn (counters.ts), one call per bucket on a cluster (bucket-calls.ts).
 -- KEYS, ARGV and the reply: see count-protocol.ts, which encodes and decodes them (KEYS: each
 -- bucket's version share; header: quotaTtl, dayTtl, hourTtl, markerTtl; then per request: key,
 -- clientPrefix, quotaKey, clientId, limit, force, nEvents, nHours, events, hours).

@@ -18,7 +18,7 @@ import type { Keys } from "./keys.ts";
  *
  * (day '' = outside the daily read window; hour '' = outside the top list's.) A request's
  * keys are all in its client's bucket, so a call is one slot when it covers one bucket (a
- * cluster) and may cover many on one node (topology.ts). Hits without an event id need no
+ * cluster) and may cover many on one node (bucket-calls.ts). Hits without an event id need no
  * marker, so they travel grouped per hour: a 500-hit batch of one hour costs the script
  * three arguments instead of two thousand.
  *

@@ -1,4 +1,5 @@
 import { epochHour, GroupCommit } from "@usage/core";
+import { bucketCallsOf, type RedisClient } from "./bucket-calls.ts";
 import { ALL_BUCKETS, bucketOf } from "./buckets.ts";
 import {
   type CountedHit,
@@ -14,7 +15,6 @@ import {
 import type { Keys } from "./keys.ts";
 import { mergeRanked, type RankRow } from "./rank-merge.ts";
 import { withScripts } from "./scripts.ts";
-import { type RedisClient, topologyOf } from "./topology.ts";
 
 /** The rank zsets a ranking sums: days of the daily window, or hours of the top list's. */
 export type RankWindow = { days: readonly string[] } | { hours: readonly number[] };
@@ -43,7 +43,7 @@ type Answer = CountOutcome | Error;
 
 export const createCounters = (client: RedisClient, keys: Keys): Counters => {
   const redis = withScripts(client);
-  const topology = topologyOf(client);
+  const bucketCalls = bucketCallsOf(client);
   const versionKeys = ALL_BUCKETS.map((bucket) => keys.versionShare(bucket));
 
   const countCall = async (requests: CountRequest[]): Promise<Answer[]> => {
@@ -56,7 +56,7 @@ export const createCounters = (client: RedisClient, keys: Keys): Counters => {
   };
 
   const countGroup = async (requests: CountRequest[]): Promise<Answer[]> => {
-    const calls = topology.group(requests, (request) => request.bucket);
+    const calls = bucketCalls.group(requests, (request) => request.bucket);
     if (calls.length === 1) return countCall(calls[0] as CountRequest[]);
     const answers = await Promise.all(calls.map(countCall));
     const byRequest = new Map<CountRequest, Answer>();
@@ -65,7 +65,7 @@ export const createCounters = (client: RedisClient, keys: Keys): Counters => {
   };
 
   // All the requests of an event-loop turn (more while a call is in flight) share one
-  // round trip: one script call on one node, one per bucket on a cluster (topology.ts).
+  // round trip: one script call on one node, one per bucket on a cluster (bucket-calls.ts).
   const counting = new GroupCommit<CountRequest, Answer>({
     maxItems: MAX_GROUP_WORK,
     weigh: (request) => request.work,
@@ -98,7 +98,7 @@ export const createCounters = (client: RedisClient, keys: Keys): Counters => {
       const zsets = (bucket: number): string[] =>
         "days" in window ? window.days.map((day) => keys.rankDay(bucket, day)) : window.hours.map((hour) => keys.rankHour(bucket, hour));
       const lists = await Promise.all(
-        topology
+        bucketCalls
           .group(ALL_BUCKETS, (bucket) => bucket)
           .map(async (buckets) => {
             const rankKeys = buckets.flatMap(zsets);
@@ -118,7 +118,7 @@ export const createCounters = (client: RedisClient, keys: Keys): Counters => {
     },
     async globalVersion() {
       let sum = 0;
-      for (const value of await topology.getAll(versionKeys)) sum += Number(value ?? 0);
+      for (const value of await bucketCalls.getAll(versionKeys)) sum += Number(value ?? 0);
       return sum;
     },
     async raiseDay(clientId, day, total) {

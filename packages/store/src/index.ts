@@ -1,3 +1,4 @@
+export * from "./bucket-calls.ts";
 export * from "./buckets.ts";
 export * from "./count-protocol.ts";
 export * from "./counters.ts";
@@ -10,4 +11,3 @@ export * from "./queue.ts";
 export * from "./rank-merge.ts";
 export * from "./redis.ts";
 export * from "./scripts.ts";
-export * from "./topology.ts";

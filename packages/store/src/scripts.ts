@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
+import type { RedisClient } from "./bucket-calls.ts";
 import type { Arg } from "./count-protocol.ts";
-import type { RedisClient } from "./topology.ts";
 
 const lua = (name: string): string => readFileSync(new URL(`../lua/${name}.lua`, import.meta.url), "utf8");
 

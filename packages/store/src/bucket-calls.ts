@@ -11,19 +11,19 @@ export type RedisClient = Redis | Cluster;
  * every bucket at once (declaring each bucket's key), one script run instead of many, which
  * keeps the single-node hot path as cheap as before buckets.
  */
-export interface Topology {
+export interface BucketCalls {
   /** Cuts work keyed by bucket into the groups one script call may cover, each in input order. */
   group<T>(items: readonly T[], bucketOf: (item: T) => number): T[][];
   /** The values of keys in any buckets: one MGET on one node, a GET per key on a cluster. */
   getAll(keys: readonly string[]): Promise<Array<string | null>>;
 }
 
-const oneNode = (redis: Redis): Topology => ({
+const oneNode = (redis: Redis): BucketCalls => ({
   group: (items) => (items.length === 0 ? [] : [[...items]]),
   getAll: async (keys) => (keys.length === 0 ? [] : redis.mget(...keys)),
 });
 
-const cluster = (redis: Cluster): Topology => ({
+const cluster = (redis: Cluster): BucketCalls => ({
   group<T>(items: readonly T[], bucketOf: (item: T) => number): T[][] {
     const groups = new Map<number, T[]>();
     for (const item of items) {
@@ -38,4 +38,4 @@ const cluster = (redis: Cluster): Topology => ({
   getAll: (keys) => Promise.all(keys.map((key) => redis.get(key))),
 });
 
-export const topologyOf = (redis: RedisClient): Topology => (redis.isCluster ? cluster(redis as Cluster) : oneNode(redis as Redis));
+export const bucketCallsOf = (redis: RedisClient): BucketCalls => (redis.isCluster ? cluster(redis as Cluster) : oneNode(redis as Redis));
