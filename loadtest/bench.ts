@@ -1,8 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { createKeys } from "@usage/store";
+import { createHitQueues, createKeys } from "@usage/store";
 import { call, eventually, freePort } from "@usage/testkit";
-import { Queue } from "bullmq";
 import { sql } from "kysely";
 import { openCopy } from "./lib/copy.ts";
 import { type CpuBudget, type CpuParty, cpuTable, measureCpu } from "./lib/cpu-budget.ts";
@@ -179,8 +178,9 @@ try {
   });
 
   // The batch stage's hits alone fill the queue: the worker drains them below.
-  const queue = new Queue("hits", { connection: env.redis, prefix: createKeys(env.settings.REDIS_PREFIX as string).queuePrefix });
-  await queue.obliterate({ force: true });
+  // One node, one shard: the service's default there.
+  const queues = createHitQueues(env.redis, createKeys(env.settings.REDIS_PREFIX as string), 1);
+  for (const shard of queues.shards) await shard.obliterate({ force: true });
 
   step("service: batch ingest, 500 hits per request");
   const { result: batchRun, cpu: batchCpu } = await cpuOf({ gateway }, () =>
@@ -227,7 +227,7 @@ try {
   const queueIdle = (): Promise<true> =>
     eventually(
       async () => {
-        const counts = await queue.getJobCounts("waiting", "active", "delayed", "prioritized", "paused");
+        const counts = await queues.counts("waiting", "active", "delayed", "prioritized", "paused");
         return Object.values(counts).every((n) => n === 0) ? true : undefined;
       },
       120_000,
@@ -294,7 +294,7 @@ try {
   const e2eRate = accepted / ((performance.now() - started) / 1000);
   budgets.push({ stage: "service: accepted → committed", unit: "hit", work: accepted, cpu: e2eCpu });
   const e2eCopyRate = await rawCopyStage(accepted, "raw COPY, as many rows as end to end");
-  await queue.close();
+  await queues.close();
   figures.push({ what: "raw COPY of as many rows as end to end", scope: "baseline", value: e2eCopyRate, unit: "rows/s" });
   figures.push({
     what: "service: accepted → committed, sustained",

@@ -1,7 +1,7 @@
 import { rmSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { createDb } from "@usage/db";
-import { createExportQueue, createHitQueue, createKeys, createMaintenanceQueue } from "@usage/store";
+import { createExportQueue, createHitQueues, createKeys, createMaintenanceQueue } from "@usage/store";
 import { Redis } from "ioredis";
 import { parseCount } from "../scripts/seed/options.ts";
 import { type CpuBudget, type CpuParty, cpuTable, measureCpu } from "./lib/cpu-budget.ts";
@@ -48,10 +48,11 @@ const prefix = `bench_export_${Date.now().toString(36)}`;
 const spoolDir = `var/bench-spool-${prefix}`;
 const settings = { ...serviceSettings(seeded.databaseUrl, redisUrl, prefix, spoolDir), WORKER_METRICS_PORT: "0" };
 const db = createDb(seeded.databaseUrl, { max: 2 });
-const queuePrefix = createKeys(prefix).queuePrefix;
-const exportQueue = createExportQueue(redis, queuePrefix);
-const hitQueue = createHitQueue(redis, queuePrefix);
-const maintenanceQueue = createMaintenanceQueue(redis, queuePrefix);
+const keys = createKeys(prefix);
+const exportQueue = createExportQueue(redis, keys);
+// One node, one shard: the service's default there.
+const hitQueues = createHitQueues(redis, keys, 1);
+const maintenanceQueue = createMaintenanceQueue(redis, keys);
 const procs: Proc[] = [];
 const figures: Figure[] = [];
 /** Where the CPU went in (a) and (b): the COPY's client is this process in (a), the worker in (b). */
@@ -111,7 +112,7 @@ try {
   const { quiet, during, exportLine } = await ingestBesideExport({
     gatewayBase: gateway.base,
     db,
-    hitQueue,
+    hitQueues,
     exportQueue,
     tag: prefix,
     durationS: D,
@@ -143,8 +144,8 @@ try {
 } finally {
   for (const proc of procs.reverse()) await proc.stop();
   await exportQueue.obliterate({ force: true }).catch(() => {});
-  await hitQueue.obliterate({ force: true }).catch(() => {});
-  await Promise.all([exportQueue.close(), hitQueue.close(), maintenanceQueue.close()]);
+  for (const shard of hitQueues.shards) await shard.obliterate({ force: true }).catch(() => {});
+  await Promise.all([exportQueue.close(), hitQueues.close(), maintenanceQueue.close()]);
   await unlinkPrefix(prefix);
   redis.disconnect();
   rmSync(spoolDir, { recursive: true, force: true });

@@ -59,11 +59,12 @@ const run = async (): Promise<number> => {
   const databaseUrl = target.toString();
   if (await ensureDatabase(databaseUrl)) note(`created database ${database}`);
   const db = createDb(databaseUrl, { max: 2, applicationName: "usage-seed" });
-  const redis = createRedis(config.redisUrl, "command");
+  const redis = createRedis(config, "command");
   try {
     // Fail before the long part, not after it.
     await waitReady(redis).catch((error: unknown) => {
-      throw new Error(`redis at ${new URL(config.redisUrl).host}: ${describe(error)}`);
+      const where = config.redisClusterNodes?.map(({ host, port }) => `${host}:${port}`).join(",") ?? new URL(config.redisUrl).host;
+      throw new Error(`redis at ${where}: ${describe(error)}`);
     });
     const applied = await migrateToLatest(db);
     await ensureIngestPartitions(db, config.maxEventAgeDays, nowMs);

@@ -21,7 +21,10 @@ const prefix = process.env.REDIS_PREFIX ?? "bench";
 
 const app = Fastify({ ajv: { onCreate: hitFormats } }).withTypeProvider<TypeBoxTypeProvider>();
 const pool = mode === "insert" ? new pg.Pool({ connectionString: withDefaultUser(databaseUrl), max: 10 }) : undefined;
-const queue = mode === "bullmq" ? createHitQueue(createRedis(redisUrl, "command"), `${prefix}:{baseline}`) : undefined;
+const queue =
+  mode === "bullmq"
+    ? createHitQueue(createRedis({ redisUrl, redisClusterNodes: undefined }, "command"), { name: "hits", prefix: `${prefix}:{baseline}` })
+    : undefined;
 const clientId = randomUUID();
 
 app.post("/api/logs", { schema: { body: SingleHitBody, response: { 202: HitAccepted } } }, async (request, reply) => {

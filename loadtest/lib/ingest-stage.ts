@@ -1,5 +1,5 @@
 import type { Db } from "@usage/db";
-import type { ExportJob, HitBatchJob } from "@usage/store";
+import type { ExportJob, HitQueues } from "@usage/store";
 import { call, eventually } from "@usage/testkit";
 import type { Queue } from "bullmq";
 import { sql } from "kysely";
@@ -9,7 +9,7 @@ import { load } from "./load.ts";
 export interface IngestStage {
   gatewayBase: string;
   db: Db;
-  hitQueue: Queue<HitBatchJob>;
+  hitQueues: HitQueues;
   exportQueue: Queue<ExportJob>;
   /** Unique per run: the registered clients' emails carry it. */
   tag: string;
@@ -27,7 +27,7 @@ const fmt = (n: number): string => Math.round(n).toLocaleString("en-US");
  * export is cancelled afterwards: only its effect on ingest is measured here.
  */
 export const ingestBesideExport = async (stage: IngestStage): Promise<{ quiet: number; during: number; exportLine: string }> => {
-  const { gatewayBase, db, hitQueue, exportQueue } = stage;
+  const { gatewayBase, db, hitQueues, exportQueue } = stage;
   const keys = await Promise.all(
     Array.from({ length: 20 }, async (_, i) => {
       const body = { name: `export-bench-${i}`, email: `export-bench-${i}-${stage.tag}@example.com` };
@@ -42,7 +42,7 @@ export const ingestBesideExport = async (stage: IngestStage): Promise<{ quiet: n
   const ingest = async (title: string): Promise<number> => {
     const result = await load({ url: `${gatewayBase}/api/logs/batch`, variants, durationS: stage.durationS, connections: 10, title });
     await eventually(
-      async () => (Object.values(await hitQueue.getJobCounts("waiting", "active", "delayed")).every((n) => n === 0) ? true : undefined),
+      async () => (Object.values(await hitQueues.counts("waiting", "active", "delayed")).every((n) => n === 0) ? true : undefined),
       300_000,
       "hit queue drained",
     );

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { createHitQueue, createKeys } from "@usage/store";
+import { createHitQueues, createKeys } from "@usage/store";
 import { call, createTestEnv, eventually, freePort, type TestEnv } from "@usage/testkit";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -55,11 +55,11 @@ describe("pnpm start stopped with Ctrl-C", () => {
     expect(await exited).toBe(0);
     const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM hits WHERE client_id = ${clientId}`.execute(env.db);
     expect(rows[0]?.n).toBe(accepted);
-    const queue = createHitQueue(env.redis, createKeys(env.config.redisPrefix).queuePrefix);
+    const queues = createHitQueues(env.redis, createKeys(env.config.redisPrefix), env.config.hitQueueShards);
     try {
-      expect(await queue.getJobCounts("waiting", "active", "delayed")).toMatchObject({ waiting: 0, active: 0, delayed: 0 });
+      expect(await queues.counts("waiting", "active", "delayed")).toEqual({ waiting: 0, active: 0, delayed: 0 });
     } finally {
-      await queue.close();
+      await queues.close();
     }
   });
 });

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { toWireHit } from "@usage/contract";
-import { createHitQueue, createKeys, JOBS } from "@usage/store";
+import { createHitQueues, createKeys, JOBS } from "@usage/store";
 import { ADMIN_KEY, addFailedJobs, call, eventually } from "@usage/testkit";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -33,8 +33,10 @@ describe("usagectl commands against a gateway and a worker", () => {
     replayClient = (
       await call(system.gateway.base, "POST", "/api/register", { name: "Replay", email: `replay-${randomUUID()}@example.com` })
     ).body.client_id as string;
-    queuePrefix = createKeys(system.env.config.redisPrefix).queuePrefix;
-    const queue = createHitQueue(system.env.redis, queuePrefix);
+    const queues = createHitQueues(system.env.redis, createKeys(system.env.config.redisPrefix), system.env.config.hitQueueShards);
+    // The first shard: its job ids are the API's ids as they are.
+    const queue = queues.shards[0] as (typeof queues.shards)[number];
+    queuePrefix = queue.opts.prefix as string;
     const now = Date.now();
     const hits = [1, 2].map(() =>
       toWireHit({
@@ -61,7 +63,7 @@ describe("usagectl commands against a gateway and a worker", () => {
       )),
       ...(await addFailedJobs(queue, JOBS.hitBatch, [{ v: 2, junk: true }], "invalid hit-batch payload")),
     ];
-    await queue.close();
+    await queues.close();
     system.startWorker();
   });
   afterAll(async () => system?.stop());

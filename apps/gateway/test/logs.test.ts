@@ -1,30 +1,28 @@
 import { randomUUID } from "node:crypto";
 import { HIT } from "@usage/contract";
-import { createKeys } from "@usage/store";
-import { Queue } from "bullmq";
+import type { JobType } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildGateway, expectError, type GatewayHarness, hit, type TestClient } from "./helper.ts";
 
 describe("POST /api/logs", () => {
   let gw: GatewayHarness;
   let client: TestClient;
-  let queue: Queue;
   beforeAll(async () => {
     gw = await buildGateway();
     client = await gw.register("Logger", `Logger-${randomUUID()}@Example.com`);
-    queue = new Queue("hits", { connection: gw.redis, prefix: createKeys(gw.config.redisPrefix).queuePrefix });
   });
   afterAll(async () => {
-    await queue.close();
     await gw.close();
   });
+
+  /** The hit queue's jobs in these states, from every shard. */
+  const jobsIn = async (states: JobType[]) => (await Promise.all(gw.app.hitQueues.shards.map((shard) => shard.getJobs(states)))).flat();
 
   const post = (payload: unknown, headers: Record<string, string> = { "x-api-key": client.api_key }) =>
     gw.inject({ method: "POST", url: "/api/logs", headers, payload: payload as Record<string, unknown> });
 
   const queuedHits = async (): Promise<unknown[][]> => {
-    const jobs = await queue.getJobs(["waiting", "active", "delayed", "prioritized"]);
-    return jobs.flatMap((job) => (job.data as { hits: unknown[][] }).hits);
+    return (await jobsIn(["waiting", "active", "delayed", "prioritized"])).flatMap((job) => (job.data as { hits: unknown[][] }).hits);
   };
 
   it("answers 202 only once the hit is in the queue, without key or email in the job", async () => {
@@ -45,7 +43,7 @@ describe("POST /api/logs", () => {
       200,
       "/v1/queued",
     ]);
-    const raw = JSON.stringify(await queue.getJobs(["waiting", "active", "delayed"]));
+    const raw = JSON.stringify(await jobsIn(["waiting", "active", "delayed"]));
     expect(raw).not.toContain(client.api_key);
     expect(raw.toLowerCase()).not.toContain(client.email.toLowerCase());
   });
@@ -100,7 +98,7 @@ describe("POST /api/logs", () => {
     const eventId = randomUUID();
     await post(hit({ event_id: eventId }));
     await post(hit({ event_id: eventId }));
-    const jobs = (await queue.getJobs(["waiting", "active", "delayed", "prioritized"])).filter((job) =>
+    const jobs = (await jobsIn(["waiting", "active", "delayed", "prioritized"])).filter((job) =>
       (job.data as { hits: unknown[][] }).hits.some((h) => h[HIT.id] === eventId),
     );
     expect(jobs.map((job) => (job.data as { mayExist?: boolean }).mayExist).sort()).toEqual([true, undefined]);

@@ -74,7 +74,7 @@ describe("GET /api/ops/stats", () => {
     const duplicate = await gw.inject({ method: "POST", url: "/api/logs", headers, payload: hit({ event_id: eventId }) });
     expect(duplicate.json()).toMatchObject({ duplicate: true });
     // One retry waiting out its delay.
-    await gw.app.hitQueue.add(JOBS.hitBatch, { v: 1, hits: [wireHit()] }, { delay: 60_000 });
+    await gw.app.hitQueues.shards[0]?.add(JOBS.hitBatch, { v: 1, hits: [wireHit()] }, { delay: 60_000 });
 
     // 7 new hits, credited at the next beat, in the window once their second is 2 s old.
     const seen = await eventually(

@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { toWireHit } from "@usage/contract";
-import { JOBS } from "@usage/store";
+import { type HitBatchJob, JOBS } from "@usage/store";
 import { addFailedJobs } from "@usage/testkit";
+import type { Queue } from "bullmq";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { buildGateway, expectError, type GatewayHarness } from "./helper.ts";
 
@@ -24,18 +25,23 @@ const batch = (n: number) => ({
 describe("GET /api/ops/queue/failed and POST /api/ops/queue/retry", () => {
   let gw: GatewayHarness;
   let admin: string;
-  const fail = (payloads: unknown[], reason?: string) => addFailedJobs(gw.app.hitQueue, JOBS.hitBatch, payloads, reason);
+  /** The first shard: its job ids are the API's ids as they are. */
+  const queue = () => gw.app.hitQueues.shards[0] as Queue<HitBatchJob>;
+  const fail = (payloads: unknown[], reason?: string) => addFailedJobs(queue(), JOBS.hitBatch, payloads, reason);
   const asAdmin = (method: "GET" | "POST", url: string, payload?: object) =>
     gw.inject({ method, url, headers: { authorization: `Bearer ${admin}` }, ...(payload === undefined ? {} : { payload }) });
 
   beforeAll(async () => {
-    gw = await buildGateway();
+    // Two shards, on one node too: the routes read and retry across them.
+    gw = await buildGateway({ HIT_QUEUE_SHARDS: "2" });
     admin = await gw.adminToken();
   });
   afterAll(async () => gw.close());
   beforeEach(async () => {
-    await gw.app.hitQueue.clean(0, 0, "failed");
-    await gw.app.hitQueue.drain();
+    for (const shard of gw.app.hitQueues.shards) {
+      await shard.clean(0, 0, "failed");
+      await shard.drain();
+    }
   });
 
   it("answers 401 without a token, 403 to a client and to an admin outside the allowlist", async () => {
@@ -93,10 +99,10 @@ describe("GET /api/ops/queue/failed and POST /api/ops/queue/retry", () => {
     const response = await asAdmin("POST", "/api/ops/queue/retry", { ids: [a, "999999"] });
     expect(response.statusCode, response.body).toBe(200);
     expect(response.json()).toEqual({ retried: 1, not_failed: ["999999"] });
-    const job = await gw.app.hitQueue.getJob(a as string);
+    const job = await queue().getJob(a as string);
     expect(await job?.getState()).toBe("waiting");
     expect(job?.attemptsMade).toBe(0);
-    expect(await (await gw.app.hitQueue.getJob(b as string))?.getState()).toBe("failed");
+    expect(await (await queue().getJob(b as string))?.getState()).toBe("failed");
 
     // Retried already: no longer a failed job.
     expect((await asAdmin("POST", "/api/ops/queue/retry", { ids: [a] })).json()).toEqual({ retried: 0, not_failed: [a] });
@@ -107,9 +113,24 @@ describe("GET /api/ops/queue/failed and POST /api/ops/queue/retry", () => {
     const response = await gw.inject({ method: "POST", url: "/api/ops/queue/retry", headers: { authorization: `Bearer ${admin}` } });
     expect(response.statusCode, response.body).toBe(200);
     expect(response.json()).toEqual({ retried: 3, not_failed: [] });
-    expect(await gw.app.hitQueue.getFailedCount()).toBe(0);
-    expect(await gw.app.hitQueue.getWaitingCount()).toBe(3);
+    expect(await queue().getFailedCount()).toBe(0);
+    expect(await queue().getWaitingCount()).toBe(3);
     expect((await asAdmin("POST", "/api/ops/queue/retry", {})).json()).toEqual({ retried: 0, not_failed: [] });
+  });
+
+  it("lists and retries the failed jobs of every shard, with ids unique across shards", async () => {
+    const second = gw.app.hitQueues.shards[1] as Queue<HitBatchJob>;
+    const [first] = await fail([batch(1)]);
+    const [other] = await addFailedJobs(second, JOBS.hitBatch, [batch(2)]);
+    // Both shards count from 1: the second shard's id names its shard.
+    const listed = (await asAdmin("GET", "/api/ops/queue/failed")).json<{ total: number; data: Array<{ id: string; hits: number }> }>();
+    expect(listed.total).toBe(2);
+    expect(listed.data.map((job) => job.id).sort()).toEqual([first, `${second.name}:${other}`].sort());
+    const retried = await asAdmin("POST", "/api/ops/queue/retry", { ids: [`${second.name}:${other}`, `${second.name}:999999`, "nope:1"] });
+    expect(retried.json()).toEqual({ retried: 1, not_failed: [`${second.name}:999999`, "nope:1"] });
+    expect(await (await second.getJob(other as string))?.getState()).toBe("waiting");
+    expect((await asAdmin("POST", "/api/ops/queue/retry", {})).json()).toEqual({ retried: 1, not_failed: [] });
+    expect(await queue().getFailedCount()).toBe(0);
   });
 
   it("refuses malformed retry bodies with 400", async () => {

@@ -1,11 +1,11 @@
 import { encodeUsageChanges, HIT, type WireHit } from "@usage/contract";
 import type { Logger } from "@usage/core";
-import type { Keys, Redis } from "@usage/store";
+import { type Keys, publish, type RedisConnection } from "@usage/store";
 import type { WorkerMetrics } from "./metrics.ts";
 import type { StoreOutcome } from "./store-batch.ts";
 
 export interface AfterCommitDeps {
-  publisher: Redis;
+  publisher: RedisConnection;
   keys: Keys;
   metrics: WorkerMetrics;
   log: Logger;
@@ -35,7 +35,7 @@ export const createAfterCommit =
     if (outcome.deltas.length === 0) return;
     const changes = outcome.deltas.map((d) => ({ client_id: d.clientId, date: d.day, delta: d.delta, total_requests: d.total }));
     // At-most-once by nature: a lost message only delays a dashboard, never a count.
-    await publisher
-      .publish(keys.updatesChannel, encodeUsageChanges(changes))
-      .catch((error: unknown) => log.warn({ err: error }, "publish failed"));
+    await publish(publisher, keys.updatesChannel, encodeUsageChanges(changes)).catch((error: unknown) =>
+      log.warn({ err: error }, "publish failed"),
+    );
   };

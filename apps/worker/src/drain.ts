@@ -1,19 +1,19 @@
-import type { Queue } from "bullmq";
+import type { HitQueues } from "@usage/store";
 import { bounded } from "./bounded.ts";
 
 const POLL_MS = 100;
 
 /**
- * Resolves true once `queue` holds no waiting, active or delayed job, false if it still
+ * Resolves true once no shard of `queues` holds a waiting, active or delayed job, false if it still
  * held some after `timeoutMs` (producers still adding, a batch retrying on a Postgres that
  * is down) or Redis cannot be asked. The caller's worker keeps consuming meanwhile.
  */
-export const waitUntilIdle = async (queue: Queue, timeoutMs: number): Promise<boolean> => {
+export const waitUntilIdle = async (queues: HitQueues, timeoutMs: number): Promise<boolean> => {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const left = deadline - Date.now();
     if (left <= 0) return false;
-    const counts = await bounded(queue.getJobCounts("waiting", "active", "delayed"), left).catch(() => undefined);
+    const counts = await bounded(queues.counts("waiting", "active", "delayed"), left).catch(() => undefined);
     // Redis not answering: nothing can be consumed either, so waiting would only delay the stop.
     if (counts === undefined) return false;
     if (counts.waiting === 0 && counts.active === 0 && counts.delayed === 0) return true;

@@ -1,7 +1,7 @@
 import type { WireHit } from "@usage/contract";
 import { GroupCommit, type Logger } from "@usage/core";
 import { type Db, rejectHit } from "@usage/db";
-import { type HitBatchJob, hitBatchValidator, type Keys, type Redis, wireHitValidator } from "@usage/store";
+import { type HitBatchJob, hitBatchValidator, type Keys, type RedisConnection, wireHitValidator } from "@usage/store";
 import { type Job, UnrecoverableError } from "bullmq";
 import { createAfterCommit } from "./after-commit.ts";
 import { createHitWriter } from "./hit-writer.ts";
@@ -10,7 +10,7 @@ import { type StoreOutcome, storeBatch } from "./store-batch.ts";
 
 export interface HitProcessorDeps {
   db: Db;
-  publisher: Redis;
+  publisher: RedisConnection;
   keys: Keys;
   metrics: WorkerMetrics;
   log: Logger;

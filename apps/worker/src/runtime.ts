@@ -3,11 +3,13 @@ import { createDb, createPgExportStore, ensureIngestPartitions } from "@usage/db
 import {
   cappedBackoff,
   createCounters,
-  createHitQueue,
+  createHitQueues,
   createKeys,
   createMaintenanceQueue,
   createRedis,
+  hitShardPlacement,
   QUEUES,
+  queuePlace,
   startHeartbeat,
 } from "@usage/store";
 import { Worker } from "bullmq";
@@ -20,23 +22,26 @@ import { createWorkerMetrics, serveMetrics } from "./metrics.ts";
 
 export interface WorkerRuntime {
   /**
-   * Waits, at most `timeoutMs`, until the hit queue has no waiting, active or delayed job,
-   * while this worker goes on consuming. False if some were left.
+   * Waits, at most `timeoutMs`, until no hit queue shard has a waiting, active or delayed
+   * job, while this worker goes on consuming. False if some were left.
    */
   drain(timeoutMs: number): Promise<boolean>;
   /** Idempotent: finishes the in-flight jobs, then closes every connection, even if one fails. */
   close(): Promise<void>;
 }
 
-/** Starts the hit consumer, the export consumer, the maintenance consumer and the schedulers. */
+/**
+ * Starts the hit consumers (one per shard of the hit queue), the export consumer, the
+ * maintenance consumer and the schedulers.
+ */
 export const startWorker = async (config: Readonly<WorkerConfig>, log: Logger, closeTimeoutMs = 10_000): Promise<WorkerRuntime> => {
   const keys = createKeys(config.redisPrefix);
   // Jobs share statements (at most two in flight), so the pool stays small whatever the
   // concurrency; each export adds one (its chunks and status reads; its COPY has its own).
   const db = createDb(config.databaseUrl, { max: 4 + config.exportConcurrency, applicationName: "usage-worker" });
   const exportStore = createPgExportStore(db);
-  const blocking = createRedis(config.redisUrl, "blocking");
-  const commands = createRedis(config.redisUrl, "blocking", { enableAutoPipelining: true });
+  const blocking = createRedis(config, "blocking");
+  const commands = createRedis(config, "blocking", { enableAutoPipelining: true });
   const metrics = createWorkerMetrics();
 
   // Partitions must exist before the first batch; a failure here is retried by the scheduler.
@@ -44,30 +49,46 @@ export const startWorker = async (config: Readonly<WorkerConfig>, log: Logger, c
     log.warn({ err: error }, "could not ensure partitions at start"),
   );
 
-  const hitWorker = new Worker(QUEUES.hits, createHitProcessor({ db, publisher: commands, keys, metrics, log }), {
-    connection: blocking,
-    prefix: keys.queuePrefix,
-    concurrency: config.workerConcurrency,
-    // A batch takes milliseconds; a short lock lets the job of a killed worker be taken over
-    // within seconds. Stalls are not poison (the worker died, not the job): no cap that matters.
-    lockDuration: 10_000,
-    settings: { backoffStrategy: cappedBackoff },
-    stalledInterval: 5_000,
-    maxStalledCount: 1_000,
-  });
-  const maintenanceQueue = createMaintenanceQueue(commands, keys.queuePrefix);
+  // Only counted, never added to: the drain on stop asks them whether anything is left.
+  const hitQueues = createHitQueues(commands, keys, config.hitQueueShards);
+  for (const shard of hitQueues.shards) shard.on("error", (error) => log.warn({ err: error, queue: shard.name }, "hit queue error"));
+  // One processor for every shard: jobs of all shards share its statements.
+  const processHits = createHitProcessor({ db, publisher: commands, keys, metrics, log });
+  const hitWorkers = hitQueues.shards.map(
+    (shard) =>
+      new Worker(shard.name, processHits, {
+        connection: blocking,
+        prefix: shard.opts.prefix,
+        // WORKER_CONCURRENCY is the process's, shared out over the shards.
+        concurrency: Math.ceil(config.workerConcurrency / hitQueues.shards.length),
+        // A batch takes milliseconds; a short lock lets the job of a killed worker be taken over
+        // within seconds. Stalls are not poison (the worker died, not the job): no cap that matters.
+        lockDuration: 10_000,
+        settings: { backoffStrategy: cappedBackoff },
+        stalledInterval: 5_000,
+        maxStalledCount: 1_000,
+      }),
+  );
+  const maintenanceQueue = createMaintenanceQueue(commands, keys);
   maintenanceQueue.on("error", (error) => log.warn({ err: error }, "maintenance queue error"));
   const maintenanceWorker = new Worker(
     QUEUES.maintenance,
     createMaintenanceProcessor({ db, exportStore, counters: createCounters(commands, keys), config, metrics, log }),
     {
       connection: blocking,
-      prefix: keys.queuePrefix,
+      prefix: queuePlace(keys, QUEUES.maintenance).prefix,
       concurrency: 1,
     },
   );
-  const exports = startExportWorker({ config, connection: blocking, prefix: keys.queuePrefix, db, store: exportStore, log });
-  for (const worker of [hitWorker, maintenanceWorker, exports.worker]) {
+  const exports = startExportWorker({
+    config,
+    connection: blocking,
+    prefix: queuePlace(keys, QUEUES.exports).prefix,
+    db,
+    store: exportStore,
+    log,
+  });
+  for (const worker of [...hitWorkers, maintenanceWorker, exports.worker]) {
     worker.on("error", (error) => log.error({ err: error }, "worker error"));
     worker.on("failed", (job, error) => log.warn({ jobId: job?.id, name: job?.name, err: error }, "job failed"));
   }
@@ -78,13 +99,18 @@ export const startWorker = async (config: Readonly<WorkerConfig>, log: Logger, c
     return undefined;
   });
   log.info(
-    { concurrency: config.workerConcurrency, exportConcurrency: config.exportConcurrency, metricsPort: config.workerMetricsPort },
+    {
+      concurrency: config.workerConcurrency,
+      hitQueueShards: hitQueues.shards.length,
+      exportConcurrency: config.exportConcurrency,
+      metricsPort: config.workerMetricsPort,
+    },
     "worker started",
   );
-
-  // Only counted, never added to: the drain on stop asks it whether anything is left.
-  const hitQueue = createHitQueue(commands, keys.queuePrefix);
-  hitQueue.on("error", (error) => log.warn({ err: error }, "hit queue error"));
+  const placement = await hitShardPlacement(commands, hitQueues).catch(() => undefined);
+  if (placement !== undefined && !placement.spread) {
+    log.warn({ placements: placement.placements }, "hit queue shards share primaries: reshard evenly or change HIT_QUEUE_SHARDS");
+  }
   // Liveness for GET /api/ops/stats, once a second; skipped while Redis is away.
   const heartbeat = startHeartbeat({
     redis: commands,
@@ -98,13 +124,13 @@ export const startWorker = async (config: Readonly<WorkerConfig>, log: Logger, c
   return {
     drain(timeoutMs) {
       // Redis away: nothing can be consumed, and the close after this has its own bounds to keep.
-      return commands.status === "ready" ? waitUntilIdle(hitQueue, timeoutMs) : Promise.resolve(false);
+      return commands.status === "ready" ? waitUntilIdle(hitQueues, timeoutMs) : Promise.resolve(false);
     },
     close() {
       closing ??= (async () => {
         const closeWorkers = async (): Promise<void> => {
           // Running exports stop after their chunk in flight and wait for the next worker.
-          const closing = Promise.all([hitWorker.close(), maintenanceWorker.close(), exports.close()]);
+          const closing = Promise.all([...hitWorkers.map((worker) => worker.close()), maintenanceWorker.close(), exports.close()]);
           try {
             await bounded(closing, closeTimeoutMs);
           } catch {
@@ -121,7 +147,7 @@ export const startWorker = async (config: Readonly<WorkerConfig>, log: Logger, c
           // Counted out once it has stopped taking jobs, while its connection is still open.
           () => heartbeat.stop(),
           () => maintenanceQueue.close(),
-          () => hitQueue.close(),
+          () => hitQueues.close(),
           () => new Promise((resolve) => (metricsServer ? metricsServer.close(resolve) : resolve(undefined))),
           () => bounded(commands.quit(), closeTimeoutMs).catch(() => commands.disconnect()),
           () => bounded(blocking.quit(), closeTimeoutMs).catch(() => blocking.disconnect()),

@@ -19,7 +19,7 @@ describe("cancelling a running export", () => {
   beforeAll(async () => {
     // The smallest chunks: the export commits often and lasts long enough to be caught mid-way.
     h = await startTestWorker({ WORKER_EXPORT_CHUNK_BYTES: "4096" });
-    queue = createExportQueue(h.redis, createKeys(h.workerConfig.redisPrefix).queuePrefix);
+    queue = createExportQueue(h.redis, createKeys(h.workerConfig.redisPrefix));
     range = await seedBulkHits(h.db, 60_000);
   }, 120_000);
   afterAll(async () => {

@@ -11,7 +11,7 @@ describe("export expiry (maintenance)", () => {
   let maintenance: MaintenanceQueue;
   beforeAll(async () => {
     h = await startTestWorker();
-    maintenance = createMaintenanceQueue(h.redis, createKeys(h.workerConfig.redisPrefix).queuePrefix);
+    maintenance = createMaintenanceQueue(h.redis, createKeys(h.workerConfig.redisPrefix));
     // The scheduler's first run comes at the worker's start; the next one 15 minutes later.
     // Once it is done, the run added below is the only one that sees the rows of this test.
     await eventually(

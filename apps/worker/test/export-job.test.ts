@@ -15,7 +15,7 @@ describe("export job on a real queue and database", () => {
   beforeAll(async () => {
     // Small chunks: the file of a few thousand rows spans many, and the huge endpoint outgrows one.
     h = await startTestWorker({ WORKER_EXPORT_CHUNK_BYTES: "16384" });
-    queue = createExportQueue(h.redis, createKeys(h.workerConfig.redisPrefix).queuePrefix);
+    queue = createExportQueue(h.redis, createKeys(h.workerConfig.redisPrefix));
     data = await seedHostileHits(h.db);
   }, 120_000);
   afterAll(async () => {

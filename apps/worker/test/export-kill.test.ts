@@ -15,7 +15,7 @@ describe("an export whose worker is SIGKILLed", () => {
   const workers: Array<ReturnType<typeof spawnWorker>> = [];
   beforeAll(async () => {
     env = await createTestEnv();
-    queue = createExportQueue(env.redis, createKeys(env.workerConfig.redisPrefix).queuePrefix);
+    queue = createExportQueue(env.redis, createKeys(env.workerConfig.redisPrefix));
     range = await seedBulkHits(env.db, ROWS);
   }, 120_000);
   afterAll(async () => {

@@ -1,12 +1,15 @@
 import { randomUUID } from "node:crypto";
 import { toWireHit, type WireHit } from "@usage/contract";
-import { createHitQueue, createKeys, type HitBatchJob } from "@usage/store";
+import { createHitQueues, createKeys, type HitBatchJob, type HitQueues } from "@usage/store";
 import { createTestEnv, silentLogger, type TestEnv } from "@usage/testkit";
 import type { Queue } from "bullmq";
 import { sql } from "kysely";
 import { startWorker, type WorkerRuntime } from "../src/runtime.ts";
 
 export interface WorkerHarness extends TestEnv {
+  /** Every shard of the hit queue, as the gateways produce into them. */
+  queues: HitQueues;
+  /** The first shard, for tests that place jobs themselves. */
   queue: Queue<HitBatchJob>;
   worker: WorkerRuntime;
   close(): Promise<void>;
@@ -15,15 +18,16 @@ export interface WorkerHarness extends TestEnv {
 /** A real worker on a private database, Redis prefix and queue. */
 export const startTestWorker = async (overrides: Record<string, string> = {}): Promise<WorkerHarness> => {
   const env = await createTestEnv(overrides);
-  const queue = createHitQueue(env.redis, createKeys(env.workerConfig.redisPrefix).queuePrefix);
+  const queues = createHitQueues(env.redis, createKeys(env.workerConfig.redisPrefix), env.workerConfig.hitQueueShards);
   const worker = await startWorker(env.workerConfig, silentLogger());
   return {
     ...env,
-    queue,
+    queues,
+    queue: queues.shards[0] as Queue<HitBatchJob>,
     worker,
     async close() {
       await worker.close();
-      await queue.close();
+      await queues.close();
       await env.cleanup();
     },
   };

@@ -1,4 +1,4 @@
-import { createKeys, createMaintenanceQueue, type MaintenanceJobName, type MaintenanceQueue, QUEUES } from "@usage/store";
+import { createKeys, createMaintenanceQueue, type MaintenanceJobName, type MaintenanceQueue, QUEUES, queuePlace } from "@usage/store";
 import { eventually } from "@usage/testkit";
 import { type Job, Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from "vitest";
@@ -11,9 +11,9 @@ describe("maintenance worker on a real queue", () => {
   let typed: MaintenanceQueue;
   beforeAll(async () => {
     h = await startTestWorker();
-    const prefix = createKeys(h.workerConfig.redisPrefix).queuePrefix;
-    raw = new Queue(QUEUES.maintenance, { connection: h.redis, prefix });
-    typed = createMaintenanceQueue(h.redis, prefix);
+    const keys = createKeys(h.workerConfig.redisPrefix);
+    raw = new Queue(QUEUES.maintenance, { connection: h.redis, prefix: queuePlace(keys, QUEUES.maintenance).prefix });
+    typed = createMaintenanceQueue(h.redis, keys);
   });
   afterAll(async () => {
     await raw?.close();

@@ -38,6 +38,27 @@ export const url =
     return protocols.includes(parsed.protocol) ? raw : fail(`must be a ${protocols.join(" or ")} URL`);
   };
 
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+/** Comma-separated `host:port` (an IPv6 host in brackets: `[::1]:7000`). */
+export const hostPorts: Parser<HostPort[]> = (raw) => {
+  const parts = raw
+    .split(",")
+    .map((part) => part.trim())
+    .filter((part) => part.length > 0);
+  if (parts.length === 0) return fail("must name at least one host:port");
+  return parts.map((part) => {
+    const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(part);
+    const port = Number(match?.[3]);
+    const host = match?.[1] ?? match?.[2];
+    if (host === undefined || !Number.isInteger(port) || port < 1 || port > 65535) return fail(`has "${part}", which is not host:port`);
+    return { host, port };
+  });
+};
+
 export const bool: Parser<boolean> = (raw) => {
   if (["1", "true", "yes", "on"].includes(raw.toLowerCase())) return true;
   if (["0", "false", "no", "off", ""].includes(raw.toLowerCase())) return false;

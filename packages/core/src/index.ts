@@ -1,5 +1,5 @@
 export * from "./config-gateway.ts";
-export type { Cidr } from "./config-parsers.ts";
+export type { Cidr, HostPort } from "./config-parsers.ts";
 export { ConfigError, loadDotEnv, projectRoot } from "./config-reader.ts";
 export { loadSharedConfigOrExit, parseSharedConfig, type SharedConfig } from "./config-shared.ts";
 export * from "./config-worker.ts";

@@ -51,10 +51,27 @@ describe("gateway configuration", () => {
     [{ TRUST_PROXY: "maybe" }, /^TRUST_PROXY has an invalid address/],
     [{ MAX_EVENT_AGE_DAYS: "100", RETENTION_DAYS: "90" }, /MAX_EVENT_AGE_DAYS \(100\) must not exceed RETENTION_DAYS/],
     [{ TLS_CERT_FILE: "/x.pem" }, /TLS_CERT_FILE and TLS_KEY_FILE must be set together/],
+    [{ REDIS_CLUSTER_NODES: "10.0.0.1:7000,10.0.0.2" }, /^REDIS_CLUSTER_NODES has "10.0.0.2", which is not host:port/],
+    [{ REDIS_CLUSTER_NODES: "redis://a:7000" }, /^REDIS_CLUSTER_NODES has "redis:\/\/a:7000", which is not host:port/],
+    [{ REDIS_CLUSTER_NODES: "a:70000" }, /^REDIS_CLUSTER_NODES has "a:70000"/],
+    [{ REDIS_CLUSTER_NODES: " , " }, /^REDIS_CLUSTER_NODES must name at least one host:port/],
+    [{ HIT_QUEUE_SHARDS: "0" }, /^HIT_QUEUE_SHARDS must be an integer from 1 to 64/],
   ])("refuses %o with one line naming the setting", (env, message) => {
     const text = failure(env as Record<string, string>);
     expect(text).toMatch(message);
     expect(text).not.toContain("\n");
+  });
+
+  it("runs on one Redis node with one hit queue unless REDIS_CLUSTER_NODES names a cluster", () => {
+    expect(parseGatewayConfig({})).toMatchObject({ redisClusterNodes: undefined, hitQueueShards: 1 });
+    const cluster = parseGatewayConfig({ REDIS_CLUSTER_NODES: "10.0.0.1:7000, redis-b:7001,[::1]:7002" });
+    expect(cluster.redisClusterNodes).toEqual([
+      { host: "10.0.0.1", port: 7000 },
+      { host: "redis-b", port: 7001 },
+      { host: "::1", port: 7002 },
+    ]);
+    expect(cluster.hitQueueShards).toBe(3);
+    expect(parseGatewayConfig({ REDIS_CLUSTER_NODES: "a:1", HIT_QUEUE_SHARDS: "6" }).hitQueueShards).toBe(6);
   });
 
   it("finds the dashboard's build in this repository by default, and takes a directory of its own", () => {
@@ -88,7 +105,17 @@ const recordingEnv = (values: Record<string, string> = {}): { env: Record<string
   return { env, read };
 };
 
-const SHARED = ["NODE_ENV", "LOG_LEVEL", "DATABASE_URL", "REDIS_URL", "REDIS_PREFIX", "MAX_EVENT_AGE_DAYS", "RETENTION_DAYS"];
+const SHARED = [
+  "NODE_ENV",
+  "LOG_LEVEL",
+  "DATABASE_URL",
+  "REDIS_URL",
+  "REDIS_CLUSTER_NODES",
+  "HIT_QUEUE_SHARDS",
+  "REDIS_PREFIX",
+  "MAX_EVENT_AGE_DAYS",
+  "RETENTION_DAYS",
+];
 
 describe("worker configuration", () => {
   it("has the shared defaults and its own, and nothing of the gateway's", () => {
@@ -98,6 +125,8 @@ describe("worker configuration", () => {
       logLevel: "info",
       databaseUrl: "postgres://127.0.0.1:5432/usage",
       redisUrl: "redis://127.0.0.1:6379",
+      redisClusterNodes: undefined,
+      hitQueueShards: 1,
       redisPrefix: "usage",
       maxEventAgeDays: 30,
       retentionDays: 90,

@@ -1,10 +1,8 @@
 import type { Cluster, Redis } from "ioredis";
-
-/** A connection to one Redis node or to a Redis Cluster: the store runs on either. */
-export type RedisClient = Redis | Cluster;
+import { isCluster, type RedisConnection } from "./redis.ts";
 
 /**
- * The one place where the store uses one Redis node differently from a cluster. The key
+ * The one place where counting uses one Redis node differently from a cluster. The key
  * layout and the scripts are the same on both; only how work spanning buckets is cut into
  * calls differs. A cluster runs a script on one slot, so work goes one bucket per call
  * (the calls pipelined, one round trip per node). One node has no slots: a call may cover
@@ -38,4 +36,4 @@ const cluster = (redis: Cluster): BucketCalls => ({
   getAll: (keys) => Promise.all(keys.map((key) => redis.get(key))),
 });
 
-export const bucketCallsOf = (redis: RedisClient): BucketCalls => (redis.isCluster ? cluster(redis as Cluster) : oneNode(redis as Redis));
+export const bucketCallsOf = (redis: RedisConnection): BucketCalls => (isCluster(redis) ? cluster(redis) : oneNode(redis));

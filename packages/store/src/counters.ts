@@ -1,5 +1,5 @@
 import { epochHour, GroupCommit } from "@usage/core";
-import { bucketCallsOf, type RedisClient } from "./bucket-calls.ts";
+import { bucketCallsOf } from "./bucket-calls.ts";
 import { ALL_BUCKETS, bucketOf } from "./buckets.ts";
 import {
   type CountedHit,
@@ -14,6 +14,7 @@ import {
 } from "./count-protocol.ts";
 import type { Keys } from "./keys.ts";
 import { mergeRanked, type RankRow } from "./rank-merge.ts";
+import type { RedisConnection } from "./redis.ts";
 import { withScripts } from "./scripts.ts";
 
 /** The rank zsets a ranking sums: days of the daily window, or hours of the top list's. */
@@ -41,7 +42,7 @@ export interface Counters {
 /** A failed call fails its own requests only: on a cluster, the other buckets' calls stand. */
 type Answer = CountOutcome | Error;
 
-export const createCounters = (client: RedisClient, keys: Keys): Counters => {
+export const createCounters = (client: RedisConnection, keys: Keys): Counters => {
   const redis = withScripts(client);
   const bucketCalls = bucketCallsOf(client);
   const versionKeys = ALL_BUCKETS.map((bucket) => keys.versionShare(bucket));

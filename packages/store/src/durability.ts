@@ -1,16 +1,13 @@
 import type { Redis } from "ioredis";
+import { isCluster, type RedisConnection } from "./redis.ts";
 
-/**
- * What in this Redis' configuration can lose queued hits, as sentences for a warning (empty
- * when it is set up as the queue needs). Managed services that forbid CONFIG give "unknown".
- */
-export const durabilityRisks = async (redis: Redis): Promise<string[]> => {
+const risksOf = async (node: Redis): Promise<string[]> => {
   let settings: string[];
   try {
     const [aof, policy, fsync] = await Promise.all([
-      redis.config("GET", "appendonly"),
-      redis.config("GET", "maxmemory-policy"),
-      redis.config("GET", "appendfsync"),
+      node.config("GET", "appendonly"),
+      node.config("GET", "maxmemory-policy"),
+      node.config("GET", "appendfsync"),
     ]);
     settings = [...(aof as string[]), ...(policy as string[]), ...(fsync as string[])];
   } catch {
@@ -24,4 +21,18 @@ export const durabilityRisks = async (redis: Redis): Promise<string[]> => {
     risks.push(`maxmemory-policy is ${value("maxmemory-policy")}: under memory pressure Redis may evict queued hits`);
   }
   return risks;
+};
+
+/**
+ * What in Redis' configuration can lose queued hits, as sentences for a warning (empty when
+ * it is set up as the queue needs). Managed services that forbid CONFIG give "unknown". On a
+ * cluster every node is asked, replicas too: any of them may be promoted.
+ */
+export const durabilityRisks = async (redis: RedisConnection): Promise<string[]> => {
+  if (!isCluster(redis)) return risksOf(redis);
+  const nodes = redis.nodes("all");
+  const perNode = await Promise.all(
+    nodes.map(async (node) => (await risksOf(node)).map((risk) => `${node.options.host}:${node.options.port}: ${risk}`)),
+  );
+  return perNode.flat();
 };

@@ -1,8 +1,9 @@
 import { type DefaultJobOptions, Queue } from "bullmq";
-import type { Redis } from "ioredis";
 import { type Static, Type } from "typebox";
 import { Compile } from "typebox/compile";
-import { QUEUES } from "./queue.ts";
+import type { Keys } from "./keys.ts";
+import { QUEUES, queuePlace } from "./queue.ts";
+import type { RedisConnection } from "./redis.ts";
 
 /** The export queue's one job: which export to write. Its state lives in Postgres (`exports`). */
 export const EXPORT_JOB = "export" as const;
@@ -22,8 +23,12 @@ export const EXPORT_JOB_OPTIONS: DefaultJobOptions = {
   removeOnFail: { age: 7 * 24 * 3600 },
 };
 
-export const createExportQueue = (connection: Redis, prefix: string): Queue<ExportJob> =>
-  new Queue<ExportJob>(QUEUES.exports, { connection, prefix, defaultJobOptions: EXPORT_JOB_OPTIONS });
+export const createExportQueue = (connection: RedisConnection, keys: Keys): Queue<ExportJob> =>
+  new Queue<ExportJob>(QUEUES.exports, {
+    connection,
+    prefix: queuePlace(keys, QUEUES.exports).prefix,
+    defaultJobOptions: EXPORT_JOB_OPTIONS,
+  });
 
 /** Enqueues an export's job; safe to call twice for the same export. */
 export const enqueueExport = (queue: Queue<ExportJob>, exportId: string): Promise<unknown> =>

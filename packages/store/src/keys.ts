@@ -29,8 +29,11 @@ export interface Keys {
   /** A cached answer: a client's next to its version, a global one on its own. */
   cache(scope: "client" | "global", clientIdOrName: string, ...parts: Array<string | number>): string;
   lock(name: string): string;
-  /** BullMQ's own prefix: hash-tagged so all of a queue's keys share a slot. */
-  queuePrefix: string;
+  /**
+   * BullMQ's prefix of a queue: hash-tagged with `tag`, so all of a queue's keys share a slot
+   * and queues of different tags may live on different primaries (queue.ts picks the tags).
+   */
+  queuePrefix(tag: string): string;
   rateLimitNamespace: string;
   /** Pub/sub channel of committed usage changes. */
   updatesChannel: string;
@@ -57,7 +60,7 @@ export const createKeys = (prefix: string): Keys => {
     clientVersion: (clientId) => `${client(clientId)}v`,
     cache: (scope, id, ...parts) => (scope === "client" ? `${client(id)}c:${parts.join(":")}` : `${prefix}:c:${id}:${parts.join(":")}`),
     lock: (name) => `${prefix}:lock:${name}`,
-    queuePrefix: `${prefix}:{queue}`,
+    queuePrefix: (tag) => `${prefix}:{${tag}}`,
     rateLimitNamespace: `${prefix}:rl-register:`,
     updatesChannel: `${prefix}:usage-updated`,
     opsRate: (epochSecond) => `${ops}rate:${epochSecond}`,

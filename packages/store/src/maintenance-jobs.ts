@@ -1,8 +1,9 @@
 import { Queue } from "bullmq";
-import type { Redis } from "ioredis";
 import { type Static, Type } from "typebox";
 import { Compile } from "typebox/compile";
-import { QUEUES } from "./queue.ts";
+import type { Keys } from "./keys.ts";
+import { QUEUES, queuePlace } from "./queue.ts";
+import type { RedisConnection } from "./redis.ts";
 
 /**
  * Every job of the maintenance queue, by name, with the schema of its payload: the one
@@ -30,10 +31,10 @@ const validators = new Map(MAINTENANCE_JOB_NAMES.map((name) => [name, Compile(MA
 export const isMaintenancePayload = <N extends MaintenanceJobName>(name: N, data: unknown): data is MaintenancePayload<N> =>
   validators.get(name)?.Check(data) === true;
 
-export const createMaintenanceQueue = (connection: Redis, prefix: string): MaintenanceQueue =>
+export const createMaintenanceQueue = (connection: RedisConnection, keys: Keys): MaintenanceQueue =>
   new Queue<MaintenancePayload<MaintenanceJobName>, unknown, MaintenanceJobName>(QUEUES.maintenance, {
     connection,
-    prefix,
+    prefix: queuePlace(keys, QUEUES.maintenance).prefix,
     defaultJobOptions: {
       attempts: 3,
       backoff: { type: "exponential", delay: 1000, jitter: 0.5 },

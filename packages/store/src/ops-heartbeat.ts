@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import type { Redis } from "ioredis";
 import type { Keys } from "./keys.ts";
+import type { RedisConnection } from "./redis.ts";
 
 /**
  * Heartbeats of gateways and workers, and the ingest rate, in Redis under the `{ops}` hash
@@ -41,7 +41,7 @@ interface MemberState {
 }
 
 export interface HeartbeatOptions {
-  redis: Redis;
+  redis: RedisConnection;
   keys: Keys;
   role: OpsRole;
   sample: () => BeatSample | Promise<BeatSample>;
@@ -153,7 +153,7 @@ const parseMember = (value: string): MemberState | undefined => {
  * least one second ago: the last second is left out because beats crediting it may still
  * be on their way.
  */
-export const readOpsSnapshot = async (redis: Redis, keys: Keys, now = Date.now()): Promise<OpsSnapshot> => {
+export const readOpsSnapshot = async (redis: RedisConnection, keys: Keys, now = Date.now()): Promise<OpsSnapshot> => {
   const newest = Math.floor(now / 1000) - 2;
   const rateKeys = Array.from({ length: RATE_WINDOW_SECONDS }, (_, i) => keys.opsRate(newest - i));
   const replies = await redis

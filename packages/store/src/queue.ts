@@ -1,15 +1,58 @@
 import { WireHit } from "@usage/contract";
 import { type DefaultJobOptions, Queue, type QueueOptions } from "bullmq";
-import type { Redis } from "ioredis";
 import { type Static, Type } from "typebox";
 import { Compile } from "typebox/compile";
+import type { Keys } from "./keys.ts";
+import type { RedisConnection } from "./redis.ts";
+import { slotOf } from "./topology.ts";
 import { useFastUuidFormat } from "./uuid.ts";
 
 /**
  * Queue names in one place; the maintenance queue's jobs are declared in maintenance-jobs.ts,
- * the export queue's in export-job.ts.
+ * the export queue's in export-job.ts. The hit queue is sharded: see hitQueuePlaces.
  */
 export const QUEUES = { hits: "hits", maintenance: "maintenance", exports: "exports" } as const;
+
+/** Where a queue lives: its BullMQ name and its (hash-tagged) prefix. */
+export interface QueuePlace {
+  name: string;
+  prefix: string;
+}
+
+/** The maintenance and export queues: one each, under a hash tag of their own (their own slot). */
+export const queuePlace = (keys: Keys, queue: typeof QUEUES.maintenance | typeof QUEUES.exports): QueuePlace => ({
+  name: queue,
+  prefix: keys.queuePrefix(queue),
+});
+
+const SLOTS = 16_384;
+
+/**
+ * The hash tag of hit shard `index` of `count`: the first `hits-<index>-<n>` whose slot lies in
+ * the middle half of the index-th of `count` equal slot ranges. A cluster whose slots are
+ * spread evenly (what `redis-cli --cluster create` and `rebalance` make) so holds each shard on
+ * a primary of its own when `count` is at most the number of primaries, and spreads them evenly
+ * when it is a multiple. Pure: every gateway and worker finds the same tags.
+ */
+export const hitShardTag = (index: number, count: number): string => {
+  const width = SLOTS / count;
+  const from = index * width + width / 4;
+  for (let n = 0; ; n++) {
+    const tag = `hits-${index}-${n}`;
+    const slot = slotOf(`{${tag}}`);
+    if (slot >= from && slot < from + width / 2) return tag;
+  }
+};
+
+/**
+ * The hit queue's shards: `hits` first (the only one on a single node), then `hits-1`, … Jobs
+ * of a shard have that shard's ids; hitJobId below makes them unique across shards.
+ */
+export const hitQueuePlaces = (keys: Keys, count: number): QueuePlace[] =>
+  Array.from({ length: count }, (_, index) => ({
+    name: index === 0 ? QUEUES.hits : `${QUEUES.hits}-${index}`,
+    prefix: keys.queuePrefix(hitShardTag(index, count)),
+  }));
 /** The hit queue's one job; its payload is HitBatchJob. */
 export const JOBS = { hitBatch: "hit-batch" } as const;
 
@@ -52,5 +95,6 @@ export const HIT_JOB_OPTIONS: DefaultJobOptions = {
   removeOnFail: { age: 7 * 24 * 3600 },
 };
 
-export const createHitQueue = (connection: Redis, prefix: string, options: Partial<QueueOptions> = {}): Queue<HitBatchJob> =>
-  new Queue<HitBatchJob>(QUEUES.hits, { connection, prefix, defaultJobOptions: HIT_JOB_OPTIONS, ...options });
+/** One shard of the hit queue (producers and readers use all of them through hit-queues.ts). */
+export const createHitQueue = (connection: RedisConnection, place: QueuePlace, options: Partial<QueueOptions> = {}): Queue<HitBatchJob> =>
+  new Queue<HitBatchJob>(place.name, { connection, prefix: place.prefix, defaultJobOptions: HIT_JOB_OPTIONS, ...options });

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
-import type { RedisClient } from "./bucket-calls.ts";
 import type { Arg } from "./count-protocol.ts";
+import type { RedisConnection } from "./redis.ts";
 
 const lua = (name: string): string => readFileSync(new URL(`../lua/${name}.lua`, import.meta.url), "utf8");
 
@@ -28,7 +28,7 @@ export interface ScriptCommands {
   storeIfNewer(key: string, version: number, computedAtMs: number, body: string, ttlSeconds: number): Promise<[string, string, string]>;
 }
 
-export const withScripts = <C extends RedisClient>(redis: C): C & ScriptCommands => {
+export const withScripts = <C extends RedisConnection>(redis: C): C & ScriptCommands => {
   for (const [name, definition] of Object.entries(SCRIPTS)) {
     if (!(name in redis)) redis.defineCommand(name, definition);
   }

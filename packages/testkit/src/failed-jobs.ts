@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { type Queue, Worker } from "bullmq";
-import { Redis } from "ioredis";
+import { Cluster, Redis } from "ioredis";
 
 /**
  * Adds jobs to a queue and moves each straight to "failed" (one attempt, the given reason),
@@ -9,7 +9,14 @@ import { Redis } from "ioredis";
  */
 export const addFailedJobs = async (queue: Queue, name: string, payloads: unknown[], reason = "failed for the test"): Promise<string[]> => {
   // A worker's connection: blocking commands wait, never give up after one retry.
-  const connection = new Redis({ ...(await queue.client).options, maxRetriesPerRequest: null, enableOfflineQueue: true });
+  const client = await queue.client;
+  const connection =
+    client instanceof Cluster
+      ? client.duplicate(undefined, {
+          enableOfflineQueue: true,
+          redisOptions: { ...client.options.redisOptions, maxRetriesPerRequest: null },
+        })
+      : new Redis({ ...client.options, maxRetriesPerRequest: null, enableOfflineQueue: true });
   const worker = new Worker(queue.name, null, { connection, prefix: queue.opts.prefix, autorun: false });
   const token = randomUUID();
   const ids: string[] = [];

@@ -3,10 +3,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger, type GatewayConfig, parseGatewayConfig, parseWorkerConfig, type WorkerConfig } from "@usage/core";
 import { createDb, type Db } from "@usage/db";
-import { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import { inject } from "vitest";
 import { databaseUrl, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueSuffix } from "./env.ts";
 import { adminQuery } from "./pg-admin.ts";
+import { connectTestRedis, removeKeys, testClusterNodes } from "./test-redis.ts";
 import "./provided.ts";
 
 export const ADMIN_KEY = "test-admin-key-0123456789abcdef";
@@ -19,12 +20,12 @@ export interface TestEnv {
   /** The env both configs were parsed from, for spawning processes with the same settings. */
   env: Record<string, string>;
   db: Db;
-  redis: Redis;
+  redis: Redis | Cluster;
   cleanup(): Promise<void>;
 }
 
 export interface RedisTestEnv {
-  redis: Redis;
+  redis: Redis | Cluster;
   /** A key prefix of this test file's own: every key it writes starts with `${prefix}:`. */
   prefix: string;
   /** Removes the prefix's keys and closes the connection. */
@@ -33,14 +34,12 @@ export interface RedisTestEnv {
 
 /** A connection to the test Redis and a key prefix private to the calling test file. */
 export const createRedisTestEnv = (prefix = `t_${uniqueSuffix()}`): RedisTestEnv => {
-  const redis = new Redis(TEST_REDIS_URL);
-  redis.on("error", () => {});
+  const redis = connectTestRedis();
   return {
     redis,
     prefix,
     async cleanup() {
-      const stream = redis.scanStream({ match: `${prefix}:*`, count: 1000 });
-      for await (const keys of stream as AsyncIterable<string[]>) if (keys.length > 0) await redis.unlink(...keys);
+      await removeKeys(redis, `${prefix}:`);
       redis.disconnect();
     },
   };
@@ -48,13 +47,16 @@ export const createRedisTestEnv = (prefix = `t_${uniqueSuffix()}`): RedisTestEnv
 
 /**
  * A database cloned from the migrated template and a Redis key prefix, both private to the
- * calling test file, removed by cleanup().
+ * calling test file, removed by cleanup(). In a cluster run the env names the cluster, unless
+ * the test brings a Redis of its own (REDIS_URL in `overrides`).
  */
 export const createTestEnv = async (overrides: Record<string, string> = {}): Promise<TestEnv> => {
   const suffix = uniqueSuffix();
   const name = `usage_t_${suffix}`;
   await adminQuery(TEST_DATABASE_URL, `CREATE DATABASE "${name}" TEMPLATE "${inject("templateDatabase")}"`);
+  const clusterNodes = overrides.REDIS_URL === undefined ? testClusterNodes() : undefined;
   const env: Record<string, string> = {
+    ...(clusterNodes === undefined ? {} : { REDIS_CLUSTER_NODES: clusterNodes }),
     NODE_ENV: "test",
     LOG_LEVEL: "silent",
     DATABASE_URL: databaseUrl(name),

@@ -5,5 +5,7 @@ export * from "./failed-jobs.ts";
 export * from "./harness.ts";
 export * from "./pg-admin.ts";
 export * from "./processes.ts";
+export * from "./redis-cluster.ts";
 export * from "./redis-server.ts";
 export * from "./tcp-proxy.ts";
+export * from "./test-redis.ts";

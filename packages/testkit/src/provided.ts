@@ -2,6 +2,8 @@
 declare module "vitest" {
   export interface ProvidedContext {
     templateDatabase: string;
+    /** REDIS_CLUSTER_NODES of the run's private cluster; empty when the run uses one Redis node. */
+    redisClusterNodes: string;
   }
 }
 

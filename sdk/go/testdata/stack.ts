@@ -23,7 +23,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { createPool } from "@usage/db";
-import { createRedis } from "@usage/store";
+import { createRedis, unlinkPrefix } from "@usage/store";
 
 /** The settings this script reads itself; the rest pass through to the apps. */
 const setting = (name: "DATABASE_URL" | "REDIS_URL" | "STACK_LOG_LEVEL"): string | undefined => process.env[name];
@@ -111,13 +111,8 @@ const cleanup = (): Promise<void> => {
       process.stderr.write(`stack: could not drop ${database}: ${String(error)}\n`);
     });
     await admin.end();
-    const redis = createRedis(redisUrl, "blocking");
-    let cursor = "0";
-    do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", `${env.REDIS_PREFIX}:*`, "COUNT", 1000);
-      if (keys.length > 0) await redis.unlink(...keys);
-      cursor = next;
-    } while (cursor !== "0");
+    const redis = createRedis({ redisUrl, redisClusterNodes: undefined }, "blocking");
+    await unlinkPrefix(redis, `${env.REDIS_PREFIX}:`);
     redis.disconnect();
     await rm(env.SPOOL_DIR as string, { recursive: true, force: true });
   })();

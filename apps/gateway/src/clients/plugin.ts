@@ -19,7 +19,7 @@ declare module "fastify" {
  */
 export const clientsPlugin = fp(
   async (app: FastifyInstance, { config, logger }: { config: GatewayConfig; logger: Logger }) => {
-    const subscriber = createRedis(config.redisUrl, "blocking");
+    const subscriber = createRedis(config, "subscriber");
     const changes = createClientChanges({
       db: app.db,
       redis: app.redis,

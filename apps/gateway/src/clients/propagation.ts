@@ -1,6 +1,6 @@
 import type { Logger } from "@usage/core";
 import { type Db, findClientsChangedSince } from "@usage/db";
-import type { Redis } from "@usage/store";
+import { publish, type RedisConnection, subscribe } from "@usage/store";
 import type { ClientDirectory } from "../auth/client-directory.ts";
 import { CLOSE } from "../stream/stream-route.ts";
 import type { UsageHub } from "../stream/usage-hub.ts";
@@ -35,9 +35,9 @@ const OVERLAP_MS = 10_000;
 export interface ClientChangesDeps {
   db: Db;
   /** The command connection, to publish. */
-  redis: Redis;
+  redis: RedisConnection;
   /** A connection of its own: a subscribed connection can run nothing else. */
-  subscriber: Redis;
+  subscriber: RedisConnection;
   channel: string;
   directory: ClientDirectory;
   hub: UsageHub;
@@ -60,12 +60,11 @@ export const createClientChanges = ({
     for (const change of changes) if (change.revoked) hub.closeClient(change.client_id, CLOSE.unauthorized, "revoked");
   };
 
-  subscriber.on("message", (from: string, message: string) => {
-    if (from !== channel) return;
+  const onMessage = (message: string): void => {
     const change = decodeClientChange(message);
     if (change === undefined) log.warn("ignoring a client change message of another shape");
     else apply([change]);
-  });
+  };
 
   // Postgres' clock, as read by the previous pass (less the overlap); the first pass looks back the overlap.
   let since = new Date(Date.now() - OVERLAP_MS);
@@ -92,7 +91,7 @@ export const createClientChanges = ({
     async announce(change) {
       apply([change]);
       // Redis away: the other gateways learn it from their re-check instead.
-      await redis.publish(channel, encodeClientChange(change)).catch((error: unknown) => {
+      await publish(redis, channel, encodeClientChange(change)).catch((error: unknown) => {
         log.warn({ err: error, client_id: change.client_id, recheckMs }, "client change not published; other gateways re-check");
       });
     },
@@ -105,7 +104,9 @@ export const createClientChanges = ({
     },
     start() {
       // Not awaited: with Redis away at start, ioredis subscribes when it connects (and again after each reconnect).
-      void subscriber.subscribe(channel).catch((error: unknown) => log.warn({ err: error }, "client change subscription failed"));
+      void subscribe(subscriber, channel, onMessage).catch((error: unknown) =>
+        log.warn({ err: error }, "client change subscription failed"),
+      );
       timer = setInterval(() => void changes.recheck(), recheckMs);
       timer.unref();
     },

@@ -1,34 +1,50 @@
 import type { GatewayConfig } from "@usage/core";
-import { createExportQueue, createHitQueue, createKeys, createRedis, type ExportJob, type HitBatchJob, waitReady } from "@usage/store";
+import {
+  createExportQueue,
+  createHitQueues,
+  createKeys,
+  createRedis,
+  type ExportJob,
+  type HitQueues,
+  hitShardPlacement,
+  waitReady,
+} from "@usage/store";
 import type { Queue } from "bullmq";
 import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
 
 declare module "fastify" {
   interface FastifyInstance {
-    hitQueue: Queue<HitBatchJob>;
+    hitQueues: HitQueues;
     exportQueue: Queue<ExportJob>;
   }
 }
 
 /**
- * The producer side of the hit and export queues, on one fail-fast connection of their own:
- * while Redis is down an enqueue rejects at once instead of waiting in ioredis' offline queue.
+ * The producer side of the hit queue's shards and of the export queue, on one fail-fast
+ * connection of their own: while Redis is down an enqueue rejects at once instead of waiting
+ * in ioredis' offline queue.
  */
 export const queuePlugin = fp(
   async (app: FastifyInstance, { config }: { config: GatewayConfig }) => {
-    const connection = createRedis(config.redisUrl, "command", { enableAutoPipelining: false });
+    const connection = createRedis(config, "command", { enableAutoPipelining: false });
     await waitReady(connection).catch(() => {});
-    const prefix = createKeys(config.redisPrefix).queuePrefix;
-    const queue = createHitQueue(connection, prefix);
-    queue.on("error", (error) => app.log.warn({ err: error }, "hit queue error"));
-    const exportQueue = createExportQueue(connection, prefix);
+    const keys = createKeys(config.redisPrefix);
+    const hitQueues = createHitQueues(connection, keys, config.hitQueueShards);
+    for (const shard of hitQueues.shards) shard.on("error", (error) => app.log.warn({ err: error, queue: shard.name }, "hit queue error"));
+    const exportQueue = createExportQueue(connection, keys);
     exportQueue.on("error", (error) => app.log.warn({ err: error }, "export queue error"));
-    app.decorate("hitQueue", queue);
+    if (connection.status === "ready") {
+      const placement = await hitShardPlacement(connection, hitQueues).catch(() => undefined);
+      if (placement !== undefined && !placement.spread) {
+        app.log.warn({ placements: placement.placements }, "hit queue shards share primaries: reshard evenly or change HIT_QUEUE_SHARDS");
+      } else if (placement !== undefined) app.log.info({ placements: placement.placements }, "hit queue shards");
+    }
+    app.decorate("hitQueues", hitQueues);
     app.decorate("exportQueue", exportQueue);
     app.addHook("onClose", async () => {
       // The queues share the connection (BullMQ does not close a connection it was given).
-      await Promise.allSettled([queue.close(), exportQueue.close()]);
+      await Promise.allSettled([hitQueues.close(), exportQueue.close()]);
       await connection.quit().catch(() => connection.disconnect());
     });
   },

@@ -1,8 +1,6 @@
 import type { WireHit } from "@usage/contract";
 import { GroupCommit, type Logger } from "@usage/core";
-import { type Counters, type HitBatchJob, JOBS } from "@usage/store";
-import type { Queue } from "bullmq";
-import type { Redis } from "ioredis";
+import type { Counters, HitBatchJob, HitQueues, RedisConnection } from "@usage/store";
 import { createReplayer } from "./replayer.ts";
 import { Spool } from "./spool.ts";
 
@@ -28,9 +26,9 @@ export interface PipelineEvents {
 
 export interface PipelineDeps {
   settings: PipelineSettings;
-  queue: Queue<HitBatchJob>;
+  queues: HitQueues;
   /** The request-path connection: the replayer waits for it to be ready. */
-  redis: Redis;
+  redis: RedisConnection;
   counters: Counters;
   log: Logger;
   events?: PipelineEvents;
@@ -44,8 +42,8 @@ export interface PipelineDeps {
 export interface IngestPipeline {
   /**
    * Hits Redis counted: grouped with the others of this turn into one BullMQ job (group
-   * commit). A group the queue refuses is spooled instead, marked `counted`, so its replay
-   * does not count it again.
+   * commit). A group the queue refuses (or, on a cluster, that no replica confirmed) is
+   * spooled instead, marked `counted`, so its replay does not count it again.
    */
   enqueue(pending: PendingHits): Promise<unknown>;
   /** Hits counted in process while Redis is unreachable: spooled, to be counted on replay. */
@@ -60,7 +58,7 @@ export interface IngestPipeline {
 
 export const createIngestPipeline = async ({
   settings,
-  queue,
+  queues,
   redis,
   counters,
   log,
@@ -77,15 +75,18 @@ export const createIngestPipeline = async ({
       const hits = group.length === 1 ? (group[0] as PendingHits).hits : group.flatMap((pending) => pending.hits);
       const job: HitBatchJob = group.some((pending) => pending.mayExist) ? { v: 1, hits, mayExist: true } : { v: 1, hits };
       try {
-        await queue.add(JOBS.hitBatch, job);
+        await queues.add(job);
       } catch (error) {
+        // Refused, or on a cluster not yet on a replica: the job may still be in Redis too,
+        // and the spooled copy is then stored once (its replay is flagged mayExist, and the
+        // worker's plain insert falls back to skipping stored hits).
         log.warn({ err: error, hits: hits.length }, "enqueue failed, spooling the group");
         await spool.append({ counted: true, hits });
       }
     },
     onFlush: events.onFlush,
   });
-  const replayer = createReplayer({ spool, redis, counters, queue, log, onReplayed: events.onReplayed });
+  const replayer = createReplayer({ spool, redis, counters, queues, log, onReplayed: events.onReplayed });
   replayer.start();
 
   let closing: Promise<void> | undefined;

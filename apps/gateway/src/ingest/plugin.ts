@@ -16,7 +16,7 @@ export const ingestPlugin = fp(
   async (app: FastifyInstance, { config, logger }: { config: GatewayConfig; logger: Logger }) => {
     const pipeline = await createIngestPipeline({
       settings: config,
-      queue: app.hitQueue,
+      queues: app.hitQueues,
       redis: app.redis,
       counters: app.counters,
       log: logger,

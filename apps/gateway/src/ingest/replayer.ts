@@ -1,17 +1,15 @@
 import { HIT, type WireHit, withEventTime } from "@usage/contract";
 import { epochHour, type Logger } from "@usage/core";
-import { type Counters, type HitBatchJob, JOBS } from "@usage/store";
-import type { Queue } from "bullmq";
-import type { Redis } from "ioredis";
+import type { Counters, HitQueues, RedisConnection } from "@usage/store";
 import type { Spool } from "./spool.ts";
 
 const CHECK_EVERY_MS = 1_000;
 
 export interface ReplayerDeps {
   spool: Spool;
-  redis: Redis;
+  redis: RedisConnection;
   counters: Counters;
-  queue: Queue<HitBatchJob>;
+  queues: HitQueues;
   log: Logger;
   onReplayed?: (hits: number) => void;
 }
@@ -22,7 +20,7 @@ export interface ReplayerDeps {
  * counted are counted with their id as the idempotency marker (counted once however often
  * replayed), and storage is idempotent on (client, id, time).
  */
-export const createReplayer = ({ spool, redis, counters, queue, log, onReplayed }: ReplayerDeps) => {
+export const createReplayer = ({ spool, redis, counters, queues, log, onReplayed }: ReplayerDeps) => {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<number> | undefined;
 
@@ -61,8 +59,9 @@ export const createReplayer = ({ spool, redis, counters, queue, log, onReplayed 
     for (const name of await spool.replayable()) {
       for (const record of await spool.read(name)) {
         const hits = record.counted ? record.hits : await countOnce(record.hits);
-        // The enqueue that failed into the spool may have landed after all.
-        await queue.add(JOBS.hitBatch, { v: 1, hits, mayExist: true });
+        // The enqueue that failed into the spool may have landed after all. On a cluster this
+        // resolves only once a replica has the job: the segment is removed after that alone.
+        await queues.add({ v: 1, hits, mayExist: true });
         replayed += hits.length;
       }
       await spool.remove(name);

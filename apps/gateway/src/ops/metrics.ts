@@ -56,11 +56,11 @@ export const metricsPlugin = fp(
       }),
       queueJobs: new Gauge({
         name: "usage_queue_jobs",
-        help: "Jobs in the hit queue by state, read at scrape time",
+        help: "Jobs in the hit queue (its shards summed) by state, read at scrape time",
         labelNames: ["state"],
         registers: [registry],
         collect: async function (this: Gauge<"state">) {
-          const counts = await app.hitQueue.getJobCounts("waiting", "active", "delayed", "failed", "prioritized").catch(() => undefined);
+          const counts = await app.hitQueues.counts("waiting", "active", "delayed", "failed", "prioritized").catch(() => undefined);
           if (counts === undefined) return;
           for (const [state, count] of Object.entries(counts)) this.set({ state }, count);
         },

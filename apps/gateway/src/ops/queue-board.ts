@@ -12,17 +12,17 @@ import { BOARD_PATH, boardGuard } from "./board-auth.ts";
 export { BOARD_PATH };
 
 /**
- * Bull Board at /admin/queues (register with that prefix): the hit, maintenance and export
- * queues, for admins from the allowlist (board-auth.ts). Encapsulated, so its guard, its CSP
+ * Bull Board at /admin/queues (register with that prefix): the hit queue's shards, the
+ * maintenance and export queues, for admins from the allowlist (board-auth.ts). Encapsulated, so its guard, its CSP
  * and Bull Board's own error handler, view engine and static files stay inside this path.
  */
 export const queueBoardPlugin = async (app: FastifyInstance, { config, logger }: { config: GatewayConfig; logger: Logger }) => {
   // The board's reads and actions on the queue the gateway does not produce into, on a
   // fail-fast connection of its own: while Redis is away the board answers 503 at once. The
   // hit and export queues are the producers' (infra/queue.ts).
-  const connection = createRedis(config.redisUrl, "command", { enableAutoPipelining: false });
-  const maintenance = createMaintenanceQueue(connection, app.keys.queuePrefix);
-  const queues: Queue[] = [app.hitQueue as Queue, maintenance as Queue, app.exportQueue as Queue];
+  const connection = createRedis(config, "command", { enableAutoPipelining: false });
+  const maintenance = createMaintenanceQueue(connection, app.keys);
+  const queues: Queue[] = [...(app.hitQueues.shards as Queue[]), maintenance as Queue, app.exportQueue as Queue];
   maintenance.on("error", (error) => logger.warn({ err: error, queue: maintenance.name }, "board queue error"));
 
   const adapter = new FastifyAdapter();

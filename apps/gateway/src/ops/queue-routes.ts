@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { errors, type FailedJob, FailedJobs, FailedJobsQuery, QueueRetried, QueueRetryBody } from "@usage/contract";
-import type { HitBatchJob } from "@usage/store";
+import type { HitBatchJob, HitQueues } from "@usage/store";
 import type { Job, Queue } from "bullmq";
 import { requireAdmin, requireBearer } from "../auth/guards.ts";
 
@@ -11,11 +11,11 @@ const MAX_REASON = 500;
 const RETRY_CONCURRENCY = 32;
 
 /** What an operator may see of a failed job: never its payload (IPs, endpoints), only its size. */
-const describe = (job: Job<HitBatchJob>): FailedJob => {
+const describe = (queues: HitQueues, shard: Queue<HitBatchJob>, job: Job<HitBatchJob>): FailedJob => {
   const hits = (job.data as Partial<HitBatchJob> | undefined)?.hits;
   const reason = job.failedReason ?? "";
   return {
-    id: String(job.id),
+    id: queues.jobId(shard, String(job.id)),
     failed_reason: reason.length > MAX_REASON ? `${reason.slice(0, MAX_REASON - 1)}…` : reason,
     attempts_made: job.attemptsMade,
     hits: Array.isArray(hits) ? hits.length : 0,
@@ -34,8 +34,10 @@ const NOT_RETRIABLE = /^(Missing key for job|Job .+ is not in the failed state)/
  * plain insert: a hit stored already fails that statement, which runs again skipping it
  * (apps/worker/src/hit-writer.ts), so a replay never stores or counts a hit twice.
  */
-const retryOne = async (queue: Queue<HitBatchJob>, id: string): Promise<boolean> => {
-  const job = await queue.getJob(id);
+const retryOne = async (queues: HitQueues, jobId: string): Promise<boolean> => {
+  const found = queues.locate(jobId);
+  if (found === undefined) return false;
+  const job = await found.shard.getJob(found.id);
   if (job === undefined || (await job.getState()) !== "failed") return false;
   try {
     await job.retry("failed", { resetAttemptsMade: true, resetAttemptsStarted: true });
@@ -51,7 +53,7 @@ const retryOne = async (queue: Queue<HitBatchJob>, id: string): Promise<boolean>
  * payload, or a day of retries exhausted) and their replay. Admin, from the allowlist.
  */
 export const queueRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const queue = app.hitQueue;
+  const queues = app.hitQueues;
   // Before validation: a stranger gets 401 and a client 403, never a 400.
   app.addHook("onRequest", requireBearer);
   app.addHook("onRequest", requireAdmin);
@@ -69,8 +71,24 @@ export const queueRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const limit = request.query.limit ?? 20;
-      const [total, jobs] = await Promise.all([queue.getFailedCount(), queue.getFailed(0, limit - 1)]);
-      return { total, data: (jobs as Job<HitBatchJob>[]).filter((job) => job !== undefined).map(describe) };
+      // The newest `limit` of each shard, merged: the newest `limit` of all.
+      const perShard = await Promise.all(
+        queues.shards.map(async (shard) => {
+          const [count, jobs] = await Promise.all([shard.getFailedCount(), shard.getFailed(0, limit - 1)]);
+          return {
+            count,
+            failed: (jobs as Array<Job<HitBatchJob> | undefined>).flatMap((job) => (job === undefined ? [] : [{ shard, job }])),
+          };
+        }),
+      );
+      const newest = perShard
+        .flatMap(({ failed }) => failed)
+        .sort((a, b) => (b.job.finishedOn ?? 0) - (a.job.finishedOn ?? 0))
+        .slice(0, limit);
+      return {
+        total: perShard.reduce((sum, { count }) => sum + count, 0),
+        data: newest.map(({ shard, job }) => describe(queues, shard, job)),
+      };
     },
   );
 
@@ -91,12 +109,18 @@ export const queueRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       // "All" is the failed set as it stands now: a job that fails again meanwhile waits for the next call.
-      const ids = request.body.ids ?? (await queue.getRanges(["failed"], 0, -1));
+      const ids =
+        request.body.ids ??
+        (
+          await Promise.all(
+            queues.shards.map(async (shard) => (await shard.getRanges(["failed"], 0, -1)).map((id) => queues.jobId(shard, id))),
+          )
+        ).flat();
       const notFailed: string[] = [];
       let retried = 0;
       for (let start = 0; start < ids.length; start += RETRY_CONCURRENCY) {
         const chunk = ids.slice(start, start + RETRY_CONCURRENCY);
-        const outcomes = await Promise.all(chunk.map((id) => retryOne(queue, id)));
+        const outcomes = await Promise.all(chunk.map((id) => retryOne(queues, id)));
         outcomes.forEach((ok, i) => {
           if (ok) retried += 1;
           else if (request.body.ids !== undefined) notFailed.push(chunk[i] as string);

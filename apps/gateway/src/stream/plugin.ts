@@ -16,7 +16,7 @@ declare module "fastify" {
  */
 export const streamPlugin = fp(
   async (app: FastifyInstance, { config, logger }: { config: GatewayConfig; logger: Logger }) => {
-    const subscriber = createRedis(config.redisUrl, "blocking");
+    const subscriber = createRedis(config, "subscriber");
     const hub = new UsageHub(subscriber, app.keys.updatesChannel, logger);
     // Not awaited: with Redis away at start, the subscription completes when it returns.
     void hub.start().catch((error: unknown) => logger.warn({ err: error }, "usage stream subscription failed"));

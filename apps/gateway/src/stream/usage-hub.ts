@@ -1,6 +1,6 @@
 import { decodeUsageChanges, type UsageUpdated } from "@usage/contract";
 import type { Logger } from "@usage/core";
-import type { Redis } from "ioredis";
+import { type RedisConnection, subscribe } from "@usage/store";
 
 /** Something that can receive stream messages: a WebSocket, seen through what the hub needs. */
 export interface Subscriber {
@@ -18,23 +18,20 @@ export interface Subscriber {
 export class UsageHub {
   readonly #byClient = new Map<string, Set<Subscriber>>();
   readonly #admins = new Set<Subscriber>();
-  readonly #subscriber: Redis;
+  readonly #subscriber: RedisConnection;
   readonly #channel: string;
   readonly #log: Logger;
   #relayed = 0;
 
-  constructor(subscriber: Redis, channel: string, log: Logger) {
+  constructor(subscriber: RedisConnection, channel: string, log: Logger) {
     this.#subscriber = subscriber;
     this.#channel = channel;
     this.#log = log;
-    subscriber.on("message", (channel: string, message: string) => {
-      if (channel === this.#channel) this.#dispatch(message);
-    });
   }
 
   async start(): Promise<void> {
     // ioredis re-subscribes by itself after a reconnect.
-    await this.#subscriber.subscribe(this.#channel);
+    await subscribe(this.#subscriber, this.#channel, (message) => this.#dispatch(message));
   }
 
   add(subscriber: Subscriber): () => void {

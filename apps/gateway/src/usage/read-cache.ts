@@ -1,5 +1,5 @@
 import { AppError } from "@usage/core";
-import { type RedisClient, withScripts } from "@usage/store";
+import { type RedisConnection, withScripts } from "@usage/store";
 import { LRUCache } from "lru-cache";
 
 export type CacheStatus = "HIT" | "MISS";
@@ -34,7 +34,7 @@ export interface ReadCache {
   degraded<T>(logicalKey: string, fallback: () => Promise<T>): Promise<Read<T>>;
 }
 
-export const createReadCache = (client: RedisClient, onCache?: (status: CacheStatus, source: CacheSource) => void): ReadCache => {
+export const createReadCache = (client: RedisConnection, onCache?: (status: CacheStatus, source: CacheSource) => void): ReadCache => {
   const redis = withScripts(client);
   const inflight = new Map<string, Promise<unknown>>();
   const memory = new LRUCache<string, { value: unknown }>({ max: 10_000, ttl: CACHE_TTL_S * 1000 });

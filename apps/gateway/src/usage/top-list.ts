@@ -1,7 +1,7 @@
 import type { TopUsage } from "@usage/contract";
 import { AppError, epochHour, HOUR_MS, type Logger } from "@usage/core";
 import { type Db, topClientsSince } from "@usage/db";
-import { type Counters, type Keys, type RedisClient, TOP_WINDOW_HOURS, withScripts } from "@usage/store";
+import { type Counters, type Keys, type RedisConnection, TOP_WINDOW_HOURS, withScripts } from "@usage/store";
 import type { ClientDirectory } from "../auth/client-directory.ts";
 import { CACHE_TTL_S, type Read, type ReadCache } from "./read-cache.ts";
 
@@ -26,7 +26,7 @@ export interface TopList {
 }
 
 export interface TopListDeps {
-  redis: RedisClient;
+  redis: RedisConnection;
   keys: Keys;
   counters: Counters;
   db: Db;

@@ -1,6 +1,6 @@
 import type { Logger, WorkerConfig } from "@usage/core";
 import { type Db, type ExportStore, failExportRun } from "@usage/db";
-import { EXPORT_JOB, exportJobValidator, QUEUES, type Redis } from "@usage/store";
+import { EXPORT_JOB, exportJobValidator, QUEUES, type RedisConnection } from "@usage/store";
 import { type Job, UnrecoverableError, WaitingError, Worker } from "bullmq";
 import { ExportFailure, type ExportResult, runExport } from "./export-run.ts";
 
@@ -9,7 +9,7 @@ const GENERIC_FAILURE = "the export could not be written";
 
 export interface ExportWorkerDeps {
   config: Readonly<WorkerConfig>;
-  connection: Redis;
+  connection: RedisConnection;
   prefix: string;
   db: Db;
   store: ExportStore;
