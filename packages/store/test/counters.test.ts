@@ -1,10 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { epochHour, utcDay } from "@usage/core";
-import { createRedisTestEnv, type RedisTestEnv, startPrivateRedis, TEST_REDIS_URL } from "@usage/testkit";
+import { connectTestRedis, createRedisTestEnv, type RedisTestEnv, startPrivateRedis } from "@usage/testkit";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
+import { bucketOf } from "../src/buckets.ts";
 import { createCounters } from "../src/counters.ts";
 import { createKeys } from "../src/keys.ts";
+import { scanKeys } from "../src/topology.ts";
+import { clientInBucket } from "./bucket-clients.ts";
 
 describe("counting script on a real Redis", () => {
   const env: RedisTestEnv = createRedisTestEnv();
@@ -26,7 +29,8 @@ describe("counting script on a real Redis", () => {
       now,
     );
     await counters.count(client, 100, [{ eventId: null, ts: now }], now);
-    const all = await redis.keys(`${prefix}:*`);
+    const all: string[] = [];
+    for await (const batch of scanKeys(redis, `${prefix}:*`)) all.push(...batch);
     expect(all.length).toBeGreaterThanOrEqual(7);
     for (const key of all.filter((k) => !k.endsWith(":v"))) expect(await redis.ttl(key), key).toBeGreaterThan(0);
   });
@@ -41,7 +45,7 @@ describe("counting script on a real Redis", () => {
   });
 
   it("is exact across gateways too: two counters on their own connections, calls interleaved over turns", async () => {
-    const other = new Redis(TEST_REDIS_URL);
+    const other = connectTestRedis();
     try {
       const gateways = [createCounters(redis, keys), createCounters(other, keys)];
       const client = randomUUID();
@@ -87,14 +91,15 @@ describe("counting script on a real Redis", () => {
     expect((await counters.count(client, 100, [{ eventId: ev, ts: now }], now)).priorTs).toEqual([null]);
   });
 
-  it("counts the requests of one turn, of several clients, in one script call, each all or nothing and in order", async () => {
+  it("counts the requests of one turn on one node, of clients of several buckets, in one script call, each all or nothing and in order", async () => {
     // A private server, so its command statistics are this test's alone.
     const own = await startPrivateRedis();
     const conn = new Redis(own.url);
     try {
       const counters = createCounters(conn, keys);
       const now = Date.now();
-      const [a, b] = [randomUUID(), randomUUID()];
+      const a = randomUUID();
+      const b = clientInBucket((bucketOf(a) + 1) % 128);
       const ev = randomUUID();
       const [a1, b1, a2, a3, b2] = await Promise.all([
         counters.count(
