@@ -1,6 +1,7 @@
 import { DAY_MS, epochHour, HOUR_MS, utcDay } from "@usage/core";
 import { bucketOf } from "./buckets.ts";
 import type { Keys } from "./keys.ts";
+import type { ScriptCall } from "./scripts.ts";
 
 /**
  * How the gateway talks to count-hits.lua and uncount-hits.lua: the keys and arguments a
@@ -112,21 +113,18 @@ export const encodeRequest = (
 };
 
 /**
- * The arguments of one call (for the scripts' numkeys form): the key count, the version key
- * of each bucket the requests are in, the header, then each request's part behind the index
- * of its bucket's key.
+ * One call: the version share of each bucket the requests are in as its keys; as its
+ * arguments the header, then each request's part behind the index of its bucket's key.
  */
-export const encodeCall = (keys: Keys, requests: readonly CountRequest[]): [number, ...Arg[]] => {
+export const encodeCall = (keys: Keys, requests: readonly CountRequest[]): ScriptCall => {
   const index = new Map<number, number>();
   for (const { bucket } of requests) if (!index.has(bucket)) index.set(bucket, index.size + 1);
-  const args: [number, ...Arg[]] = [index.size];
-  for (const bucket of index.keys()) args.push(keys.versionShare(bucket));
-  for (const arg of countHeader()) args.push(arg);
+  const args = countHeader();
   for (const request of requests) {
     args.push(index.get(request.bucket) as number);
     for (const arg of request.args) args.push(arg);
   }
-  return args;
+  return { keys: [...index.keys()].map((bucket) => keys.versionShare(bucket)), args };
 };
 
 /** Splits count-hits' flat reply back into one outcome per request, in order. */

@@ -15,7 +15,7 @@ import {
 import type { Keys } from "./keys.ts";
 import { mergeRanked, type RankRow } from "./rank-merge.ts";
 import type { RedisConnection } from "./redis.ts";
-import { withScripts } from "./scripts.ts";
+import { scriptsOf } from "./scripts.ts";
 
 /** The rank zsets a ranking sums: days of the daily window, or hours of the top list's. */
 export type RankWindow = { days: readonly string[] } | { hours: readonly number[] };
@@ -42,14 +42,14 @@ export interface Counters {
 /** A failed call fails its own requests only: on a cluster, the other buckets' calls stand. */
 type Answer = CountOutcome | Error;
 
-export const createCounters = (client: RedisConnection, keys: Keys): Counters => {
-  const redis = withScripts(client);
-  const bucketCalls = bucketCallsOf(client);
+export const createCounters = (redis: RedisConnection, keys: Keys): Counters => {
+  const scripts = scriptsOf(redis);
+  const bucketCalls = bucketCallsOf(redis);
   const versionKeys = ALL_BUCKETS.map((bucket) => keys.versionShare(bucket));
 
   const countCall = async (requests: CountRequest[]): Promise<Answer[]> => {
     try {
-      return decodeReply(await redis.countHits(...encodeCall(keys, requests)), requests);
+      return decodeReply(await scripts.countHits(encodeCall(keys, requests)), requests);
     } catch (error) {
       const failure = error instanceof Error ? error : new Error(String(error));
       return requests.map(() => failure);
@@ -85,7 +85,7 @@ export const createCounters = (client: RedisConnection, keys: Keys): Counters =>
     async uncount(clientId, hits, countedAtMs) {
       if (hits.length === 0) return;
       // The same encoding as the count it takes back, in the hour that count was made.
-      await redis.uncountHits(...encodeCall(keys, [encodeRequest(keys, clientId, 0, hits, countedAtMs)]));
+      await scripts.uncountHits(encodeCall(keys, [encodeRequest(keys, clientId, 0, hits, countedAtMs)]));
     },
     async quotaUsed(clientId, nowMs) {
       return Number((await redis.get(keys.quota(clientId, epochHour(nowMs)))) ?? 0);
@@ -103,7 +103,7 @@ export const createCounters = (client: RedisConnection, keys: Keys): Counters =>
           .group(ALL_BUCKETS, (bucket) => bucket)
           .map(async (buckets) => {
             const rankKeys = buckets.flatMap(zsets);
-            const flat = await redis.rankRange(rankKeys.length, ...rankKeys, count);
+            const flat = await scripts.rankRange(rankKeys, count);
             const rows: RankRow[] = [];
             for (let i = 0; i + 1 < flat.length; i += 2) {
               const total = -Number(flat[i + 1]);
@@ -124,11 +124,8 @@ export const createCounters = (client: RedisConnection, keys: Keys): Counters =>
     },
     async raiseDay(clientId, day, total) {
       const bucket = bucketOf(clientId);
-      return redis.raiseCounter(
-        keys.day(clientId, day),
-        keys.rankDay(bucket, day),
-        keys.clientVersion(clientId),
-        keys.versionShare(bucket),
+      return scripts.raiseCounter(
+        [keys.day(clientId, day), keys.rankDay(bucket, day), keys.clientVersion(clientId), keys.versionShare(bucket)],
         clientId,
         DAY_TTL_S,
         total,
@@ -136,7 +133,7 @@ export const createCounters = (client: RedisConnection, keys: Keys): Counters =>
     },
     async raiseHour(clientId, hour, total) {
       const bucket = bucketOf(clientId);
-      return redis.raiseRank(keys.rankHour(bucket, hour), keys.versionShare(bucket), clientId, HOUR_TTL_S, total);
+      return scripts.raiseRank([keys.rankHour(bucket, hour), keys.versionShare(bucket)], clientId, HOUR_TTL_S, total);
     },
   };
 };

@@ -1,14 +1,27 @@
 import { randomUUID } from "node:crypto";
 import { epochHour, HOUR_MS, utcDay } from "@usage/core";
-import { createRedisTestEnv, type RedisTestEnv } from "@usage/testkit";
+import { createRedisTestEnv, type RedisTestEnv, TEST_REDIS_URL, testClusterNodes } from "@usage/testkit";
 import { afterAll, describe, expect, it } from "vitest";
 import { BUCKETS, bucketOf } from "../src/buckets.ts";
 import type { CountedHit } from "../src/count-protocol.ts";
 import { createCounters } from "../src/counters.ts";
 import { createKeys } from "../src/keys.ts";
+import { createRedis, waitReady } from "../src/redis.ts";
 import { clientInBucket } from "./bucket-clients.ts";
 
 const tagOf = (key: string): string | undefined => /\{([^}]*)\}/.exec(key)?.[1];
+
+/** A connection as the gateway makes it (auto-pipelined, failing fast), to the run's Redis or cluster. */
+const gatewayConnection = () =>
+  createRedis(
+    {
+      redisUrl: TEST_REDIS_URL,
+      redisClusterNodes: testClusterNodes()
+        ?.split(",")
+        .map((node) => ({ host: node.slice(0, node.lastIndexOf(":")), port: Number(node.slice(node.lastIndexOf(":") + 1)) })),
+    },
+    "command",
+  );
 
 describe("counting in buckets on a real Redis", () => {
   const env: RedisTestEnv = createRedisTestEnv();
@@ -51,6 +64,9 @@ describe("counting in buckets on a real Redis", () => {
   });
 
   it("lands each client's counts exactly when one turn counts for clients of every bucket", async () => {
+    const gateway = gatewayConnection();
+    await waitReady(gateway);
+    const counting = createCounters(gateway, keys);
     const now = Date.now();
     const clients = Array.from({ length: 3 * BUCKETS }, (_, i) => clientInBucket(i % BUCKETS));
     const sent = clients.map((_, i) => 1 + (i % 5));
@@ -58,7 +74,8 @@ describe("counting in buckets on a real Redis", () => {
       Array.from({ length: sent[i] as number }, (_, j) => ({ eventId: j % 2 === 0 ? randomUUID() : null, ts: now - (j % 2) * HOUR_MS }));
     const globalBefore = await counters.globalVersion();
 
-    const outcomes = await Promise.all(clients.map((client, i) => counters.count(client, 100, hitsOf(i), now)));
+    const outcomes = await Promise.all(clients.map((client, i) => counting.count(client, 100, hitsOf(i), now)));
+    gateway.disconnect();
 
     expect(outcomes.every((outcome) => outcome.accepted)).toBe(true);
     expect(outcomes.map((outcome) => outcome.used)).toEqual(sent);

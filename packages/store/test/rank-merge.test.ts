@@ -6,7 +6,7 @@ import { ALL_BUCKETS } from "../src/buckets.ts";
 import { createCounters } from "../src/counters.ts";
 import { createKeys } from "../src/keys.ts";
 import { mergeRanked, type RankRow } from "../src/rank-merge.ts";
-import { withScripts } from "../src/scripts.ts";
+import { scriptsOf } from "../src/scripts.ts";
 
 /** The API's order, computed the plain way. */
 const bruteForceTop = (totals: ReadonlyMap<string, number>, count: number): RankRow[] => {
@@ -72,12 +72,12 @@ describe("the top list from buckets on a real Redis", () => {
   });
 
   it("is exact when merged from each bucket's own top N, as on a cluster", async () => {
-    const redis = withScripts(env.redis);
+    const scripts = scriptsOf(env.redis);
     for (const count of [1, 3, 10]) {
       const perBucket = await Promise.all(
         ALL_BUCKETS.map(async (bucket) => {
           const zsets = hours.map((hour) => keys.rankHour(bucket, hour));
-          const flat = await redis.rankRange(zsets.length, ...zsets, count);
+          const flat = await scripts.rankRange(zsets, count);
           const rows: RankRow[] = [];
           for (let i = 0; i + 1 < flat.length; i += 2) rows.push({ clientId: String(flat[i]), total: -Number(flat[i + 1]) });
           return rows;

@@ -1,5 +1,5 @@
 import { AppError } from "@usage/core";
-import { type RedisConnection, withScripts } from "@usage/store";
+import { type RedisConnection, scriptsOf } from "@usage/store";
 import { LRUCache } from "lru-cache";
 
 export type CacheStatus = "HIT" | "MISS";
@@ -34,8 +34,8 @@ export interface ReadCache {
   degraded<T>(logicalKey: string, fallback: () => Promise<T>): Promise<Read<T>>;
 }
 
-export const createReadCache = (client: RedisConnection, onCache?: (status: CacheStatus, source: CacheSource) => void): ReadCache => {
-  const redis = withScripts(client);
+export const createReadCache = (redis: RedisConnection, onCache?: (status: CacheStatus, source: CacheSource) => void): ReadCache => {
+  const scripts = scriptsOf(redis);
   const inflight = new Map<string, Promise<unknown>>();
   const memory = new LRUCache<string, { value: unknown }>({ max: 10_000, ttl: CACHE_TTL_S * 1000 });
 
@@ -77,7 +77,7 @@ export const createReadCache = (client: RedisConnection, onCache?: (status: Cach
         const value = await singleFlight(`${entryKey}@${current}`, async () => {
           const computed = await compute();
           // Never over a newer answer another gateway stored meanwhile.
-          await redis.storeIfNewer(entryKey, current, Date.now(), JSON.stringify(computed), CACHE_TTL_S);
+          await scripts.storeIfNewer(entryKey, current, Date.now(), JSON.stringify(computed), CACHE_TTL_S);
           return computed;
         });
         memory.set(logicalKey, { value });

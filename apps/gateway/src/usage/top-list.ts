@@ -1,7 +1,7 @@
 import type { TopUsage } from "@usage/contract";
 import { AppError, epochHour, HOUR_MS, type Logger } from "@usage/core";
 import { type Db, topClientsSince } from "@usage/db";
-import { type Counters, type Keys, type RedisConnection, TOP_WINDOW_HOURS, withScripts } from "@usage/store";
+import { type Counters, type Keys, type RedisConnection, scriptsOf, TOP_WINDOW_HOURS } from "@usage/store";
 import type { ClientDirectory } from "../auth/client-directory.ts";
 import { CACHE_TTL_S, type Read, type ReadCache } from "./read-cache.ts";
 
@@ -42,8 +42,8 @@ export interface TopListDeps {
  * the background by whichever gateway holds a short lock, so reads almost never compute. It
  * is computed from each bucket's top TOP_MAX merged (counters.rank), which is exact.
  */
-export const createTopList = ({ redis: client, keys, counters, db, directory, cache, log, now = Date.now }: TopListDeps): TopList => {
-  const redis = withScripts(client);
+export const createTopList = ({ redis, keys, counters, db, directory, cache, log, now = Date.now }: TopListDeps): TopList => {
+  const scripts = scriptsOf(redis);
   let timer: NodeJS.Timeout | undefined;
 
   const withNames = async (rows: Array<{ clientId: string; total: number }>): Promise<TopRows> => {
@@ -64,7 +64,7 @@ export const createTopList = ({ redis: client, keys, counters, db, directory, ca
       const version = await counters.globalVersion();
       const at = now();
       const rows = await withNames(await counters.rank({ hours: hoursOf(hour) }, TOP_MAX));
-      const [, , stored] = await redis.storeIfNewer(entryKey(hour), version, at, JSON.stringify(rows), CACHE_TTL_S);
+      const [, , stored] = await scripts.storeIfNewer(entryKey(hour), version, at, JSON.stringify(rows), CACHE_TTL_S);
       return JSON.parse(stored) as TopRows;
     });
 
