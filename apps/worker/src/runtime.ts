@@ -107,10 +107,15 @@ export const startWorker = async (config: Readonly<WorkerConfig>, log: Logger, c
     },
     "worker started",
   );
-  const placement = await hitShardPlacement(commands, hitQueues).catch(() => undefined);
-  if (placement !== undefined && !placement.spread) {
-    log.warn({ placements: placement.placements }, "hit queue shards share primaries: reshard evenly or change HIT_QUEUE_SHARDS");
-  }
+  // Not awaited: a start never waits on it (the connection would wait for a Redis that is away).
+  void hitShardPlacement(commands, hitQueues).then(
+    (placement) => {
+      if (placement !== undefined && !placement.spread) {
+        log.warn({ placements: placement.placements }, "hit queue shards share primaries: reshard evenly or change HIT_QUEUE_SHARDS");
+      }
+    },
+    () => {},
+  );
   // Liveness for GET /api/ops/stats, once a second; skipped while Redis is away.
   const heartbeat = startHeartbeat({
     redis: commands,

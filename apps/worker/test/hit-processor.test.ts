@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { decodeUsageChanges } from "@usage/contract";
+import { createRedis, subscribe } from "@usage/store";
 import { eventually } from "@usage/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clientId, rawCount, rollupMismatches, startTestWorker, type WorkerHarness, wireHit } from "./helper.ts";
@@ -61,11 +62,10 @@ describe("hit worker on a real queue and database", () => {
   });
 
   it("publishes one usage change per touched client-day after commit", async () => {
-    const subscriber = h.redis.duplicate();
+    // Sharded pub/sub on a cluster, plain on one node: listened to as a gateway does.
+    const subscriber = createRedis(h.workerConfig, "subscriber");
     const messages: unknown[] = [];
-    const channel = `${h.config.redisPrefix}:usage-updated`;
-    await subscriber.subscribe(channel);
-    subscriber.on("message", (_channel, message) => messages.push(...JSON.parse(message)));
+    await subscribe(subscriber, `${h.config.redisPrefix}:usage-updated`, (message) => messages.push(...JSON.parse(message)));
     const client = clientId();
     await h.queue.add("hit-batch", { v: 1, hits: [wireHit(client), wireHit(client), wireHit(client)] });
     const event = await eventually(async () => messages.find((m) => (m as { client_id: string }).client_id === client));
@@ -74,10 +74,9 @@ describe("hit worker on a real queue and database", () => {
   });
 
   it("publishes the change message in the contract's encoding, one entry per client-day", async () => {
-    const subscriber = h.redis.duplicate();
+    const subscriber = createRedis(h.workerConfig, "subscriber");
     const messages: string[] = [];
-    await subscriber.subscribe(`${h.workerConfig.redisPrefix}:usage-updated`);
-    subscriber.on("message", (_channel, message) => messages.push(message));
+    await subscribe(subscriber, `${h.workerConfig.redisPrefix}:usage-updated`, (message) => messages.push(message));
     const client = clientId();
     const yesterday = Date.now() - 86_400_000;
     await h.queue.add("hit-batch", { v: 1, hits: [wireHit(client), wireHit(client, { ts: yesterday }), wireHit(client)] });

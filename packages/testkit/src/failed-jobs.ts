@@ -9,7 +9,9 @@ import { Cluster, Redis } from "ioredis";
  */
 export const addFailedJobs = async (queue: Queue, name: string, payloads: unknown[], reason = "failed for the test"): Promise<string[]> => {
   // A worker's connection: blocking commands wait, never give up after one retry.
-  const client = await queue.client;
+  // The connection the queue was given (queue.client wraps it, with a duplicate() of its own).
+  const client = queue.opts.connection;
+  if (!(client instanceof Redis || client instanceof Cluster)) throw new Error("addFailedJobs needs a queue made with a connection");
   const connection =
     client instanceof Cluster
       ? client.duplicate(undefined, {
