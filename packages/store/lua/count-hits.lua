@@ -4,7 +4,7 @@
 -- event-loop turn (counters.ts), one call per bucket on a cluster (bucket-calls.ts).
 -- KEYS, ARGV and the reply: see count-protocol.ts, which encodes and decodes them (KEYS: each
 -- bucket's version share; header: quotaTtl, dayTtl, hourTtl, markerTtl; then per request: key,
--- clientPrefix, quotaKey, clientId, limit, force, nEvents, nHours, events, hours).
+-- clientPrefix, quotaHour, clientId, limit, force, nEvents, nHours, events, hours).
 --
 -- Two passes: the first reads and decides, the second writes. Redis does not undo a script
 -- that fails halfway, so a call that errors must fail before its first write, or the
@@ -44,7 +44,8 @@ redis.call('GET', string.sub(KEYS[1], 1, -2) .. 'moving')
 
 local at = 5
 while at <= #ARGV do
-  local key, cp, quotaKey, cid = tonumber(ARGV[at]), ARGV[at + 1], ARGV[at + 2], ARGV[at + 3]
+  local key, cp, cid = tonumber(ARGV[at]), ARGV[at + 1], ARGV[at + 3]
+  local quotaKey = cp .. 'q:' .. ARGV[at + 2]
   local limit, force = tonumber(ARGV[at + 4]), ARGV[at + 5] == '1'
   local nEvents, nHours = tonumber(ARGV[at + 6]), tonumber(ARGV[at + 7])
   local events = at + 8

@@ -10,7 +10,8 @@ redis.call('GET', string.sub(KEYS[1], 1, -2) .. 'moving')
 local requests = {}
 local at = 5
 while at <= #ARGV do
-  local key, cp, quotaKey, cid = tonumber(ARGV[at]), ARGV[at + 1], ARGV[at + 2], ARGV[at + 3]
+  local key, cp, cid = tonumber(ARGV[at]), ARGV[at + 1], ARGV[at + 3]
+  local quotaKey = cp .. 'q:' .. ARGV[at + 2]
   local nEvents, nHours = tonumber(ARGV[at + 6]), tonumber(ARGV[at + 7])
   local events = at + 8
   local hours = events + nEvents * 4

@@ -12,7 +12,7 @@ import type { ScriptCall } from "./scripts.ts";
  *                first routes the call; each is the prefix the script builds its bucket's
  *                rank keys on
  *   header:      quotaTtl, dayTtl, hourTtl, markerTtl
- *   per request: key (its bucket's index in KEYS, from 1), clientPrefix, quotaKey, clientId,
+ *   per request: key (its bucket's index in KEYS, from 1), clientPrefix, quotaHour, clientId,
  *                limit, force ('1'|'0'), nEvents, nHours,
  *                then per hit with an event id: eventId, tsMs, day, hour,
  *                then per hour of the hits without one: day, hour, count
@@ -105,11 +105,12 @@ export const encodeRequest = (
     if (hour === undefined) hours.set(hourNumber, [...place(hit.ts, hourNumber), 1]);
     else hour[2]++;
   }
-  const args: Arg[] = [keys.clientPrefix(clientId), keys.quota(clientId, epochHour(nowMs)), clientId, limit, force ? 1 : 0];
+  const bucket = bucketOf(clientId);
+  const args: Arg[] = [keys.clientPrefix(clientId, bucket), epochHour(nowMs), clientId, limit, force ? 1 : 0];
   args.push(events.length / 4, hours.size);
   for (const value of events) args.push(value);
   for (const hour of hours.values()) args.push(...hour);
-  return { bucket: bucketOf(clientId), args, hits, work: 2 + events.length / 2 + hours.size * 4 };
+  return { bucket, args, hits, work: 2 + events.length / 2 + hours.size * 4 };
 };
 
 /**

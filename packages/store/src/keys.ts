@@ -1,4 +1,4 @@
-import { bucketOf } from "./buckets.ts";
+import { ALL_BUCKETS, bucketOf } from "./buckets.ts";
 
 /**
  * Every Redis key of the service. Counting keys live in buckets (buckets.ts): a client's
@@ -22,7 +22,8 @@ export interface Keys {
   rankDay(bucket: number, day: string): string;
   /** The bucket's rank zset of an epoch hour (negated totals per client). */
   rankHour(bucket: number, hour: number): string;
-  clientPrefix(clientId: string): string;
+  /** `bucket`: the client's, when the caller has it already (counting computes it once per request). */
+  clientPrefix(clientId: string, bucket?: number): string;
   quota(clientId: string, hour: number): string;
   day(clientId: string, day: string): string;
   clientVersion(clientId: string): string;
@@ -46,15 +47,17 @@ export interface Keys {
 }
 
 export const createKeys = (prefix: string): Keys => {
-  const bucket = (n: number): string => `${prefix}:{b${n}}:`;
-  const client = (clientId: string): string => `${bucket(bucketOf(clientId))}c:${clientId}:`;
+  // Made once: a client's prefix is built for every counted request.
+  const bucketPrefixes = ALL_BUCKETS.map((n) => `${prefix}:{b${n}}:`);
+  const bucket = (n: number): string => bucketPrefixes[n] ?? `${prefix}:{b${n}}:`;
+  const client = (clientId: string, n = bucketOf(clientId)): string => `${bucket(n)}c:${clientId}:`;
   const ops = `${prefix}:{ops}:`;
   return {
     bucketPrefix: bucket,
     versionShare: (n) => `${bucket(n)}v`,
     rankDay: (n, day) => `${bucket(n)}rd:${day}`,
     rankHour: (n, hour) => `${bucket(n)}rh:${hour}`,
-    clientPrefix: client,
+    clientPrefix: (clientId, n) => client(clientId, n),
     quota: (clientId, hour) => `${client(clientId)}q:${hour}`,
     day: (clientId, day) => `${client(clientId)}d:${day}`,
     clientVersion: (clientId) => `${client(clientId)}v`,

@@ -32,7 +32,7 @@ describe("counting protocol: encode, the real scripts, decode", () => {
     );
     expect(request.args).toEqual([
       keys.clientPrefix(client),
-      keys.quota(client, epochHour(now)),
+      epochHour(now),
       client,
       50,
       0,
