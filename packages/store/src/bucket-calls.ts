@@ -10,14 +10,35 @@ import { isCluster, type RedisConnection } from "./redis.ts";
  * keeps the single-node hot path as cheap as before buckets.
  */
 export interface BucketCalls {
-  /** Cuts work keyed by bucket into the groups one script call may cover, each in input order. */
-  group<T>(items: readonly T[], bucketOf: (item: T) => number): T[][];
+  /**
+   * Cuts work keyed by bucket into the groups one script call may cover, each in input order:
+   * one bucket a call on a cluster; on one node, at most `maxBuckets` buckets a call (a call
+   * blocks Redis while it runs, so a read over every bucket goes in a few shorter calls).
+   */
+  group<T>(items: readonly T[], bucketOf: (item: T) => number, maxBuckets?: number): T[][];
   /** The values of keys in any buckets: one MGET on one node, a GET per key on a cluster. */
   getAll(keys: readonly string[]): Promise<Array<string | null>>;
 }
 
 const oneNode = (redis: Redis): BucketCalls => ({
-  group: (items) => (items.length === 0 ? [] : [[...items]]),
+  group<T>(items: readonly T[], bucketOf: (item: T) => number, maxBuckets = Number.POSITIVE_INFINITY): T[][] {
+    if (maxBuckets === Number.POSITIVE_INFINITY) return items.length === 0 ? [] : [[...items]];
+    const groups: T[][] = [];
+    let group: T[] = [];
+    let buckets = new Set<number>();
+    for (const item of items) {
+      const bucket = bucketOf(item);
+      if (!buckets.has(bucket) && buckets.size === maxBuckets) {
+        groups.push(group);
+        group = [];
+        buckets = new Set();
+      }
+      buckets.add(bucket);
+      group.push(item);
+    }
+    if (group.length > 0) groups.push(group);
+    return groups;
+  },
   getAll: async (keys) => (keys.length === 0 ? [] : redis.mget(...keys)),
 });
 

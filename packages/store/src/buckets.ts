@@ -10,8 +10,7 @@ import { crc32 } from "node:zlib";
  *   read (the top list, the admin listing, their cache version) reads every bucket (B GETs
  *   or one MGET, B rank ranges), so a larger B makes global reads dearer for little balance.
  * Changing it moves every client to another bucket: a new layout, not a setting (see
- * docs/scaling.md). At most about 300: on one node the top list's rank call declares 25 hour
- * zsets per bucket, and Lua unpacks at most about 8,000 values into one command.
+ * docs/scaling.md).
  */
 export const BUCKETS = 128;
 
