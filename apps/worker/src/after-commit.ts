@@ -27,6 +27,7 @@ export const createAfterCommit =
     metrics.hits.inc({ outcome: "inserted" }, outcome.inserted);
     metrics.hits.inc({ outcome: "duplicate" }, hits.length - outcome.inserted - outcome.rejected);
     metrics.hits.inc({ outcome: "rejected" }, outcome.rejected);
+    metrics.hitFlow.record(hits.length);
     // One sample per 202, not per hit: the hits of a request share their acceptance time,
     // and a quantile summary per hit cost a tenth of the worker's CPU.
     const accepted = new Set<number>();

@@ -4,9 +4,11 @@ import {
   deleteOldExports,
   dropExpiredHitPartitions,
   EXPORT_ROW_TTL_DAYS,
-  type ExportStore,
+  type ExportFiles,
   ensureIngestPartitions,
+  failExportRun,
   pruneHourlyRollups,
+  unfinishedExportsBefore,
 } from "@usage/db";
 import {
   type Counters,
@@ -18,6 +20,7 @@ import {
   type MaintenanceQueue,
 } from "@usage/store";
 import { type Job, UnrecoverableError } from "bullmq";
+import { GENERIC_FAILURE } from "./exports/export-worker.ts";
 import type { WorkerMetrics } from "./metrics.ts";
 import { reconcile } from "./reconcile.ts";
 
@@ -37,9 +40,14 @@ export const scheduleMaintenance = async (queue: MaintenanceQueue): Promise<void
   for (const name of MAINTENANCE_JOB_NAMES) await queue.upsertJobScheduler(name, { every: EVERY_MS[name] }, { name });
 };
 
+/** How old a queued or running export must be before a missing or failed job fails it. */
+const ABANDONED_AFTER_MS = 60_000;
+
 export interface MaintenanceDeps {
   db: Db;
-  exportStore: ExportStore;
+  exportStore: ExportFiles;
+  /** The state of an export's job on the export queue (its id is the export's); "unknown" when there is none. */
+  exportJobState(exportId: string): Promise<string>;
   counters: Counters;
   config: WorkerConfig;
   metrics: WorkerMetrics;
@@ -48,7 +56,7 @@ export interface MaintenanceDeps {
 
 type Handlers = { [N in MaintenanceJobName]: (data: MaintenancePayload<N>, log: Logger) => Promise<unknown> };
 
-export const createMaintenanceProcessor = ({ db, exportStore, counters, config, metrics, log }: MaintenanceDeps) => {
+export const createMaintenanceProcessor = ({ db, exportStore, exportJobState, counters, config, metrics, log }: MaintenanceDeps) => {
   const handlers: Handlers = {
     "ensure-partitions": async (_data, jobLog) => {
       const created = await ensureIngestPartitions(db, config.maxEventAgeDays);
@@ -66,12 +74,22 @@ export const createMaintenanceProcessor = ({ db, exportStore, counters, config, 
     reconcile: (_data, jobLog) => reconcile(db, counters, metrics, jobLog),
     // Files go 24 h after completion (their rows stay, so a download answers 410); rows and
     // anything left with them after a week.
+    // Also: an export whose job is gone for good (failed after too many stalls, or lost with
+    // its Redis) would stay queued or running forever; it becomes failed, so its caller can
+    // ask again. A minute's grace covers a create whose job is still being added.
     "expire-exports": async (_data, jobLog) => {
       const now = Date.now();
+      let abandoned = 0;
+      for (const exportId of await unfinishedExportsBefore(db, new Date(now - ABANDONED_AFTER_MS))) {
+        const state = await exportJobState(exportId);
+        if (state !== "failed" && state !== "unknown") continue;
+        if (await failExportRun(db, exportId, GENERIC_FAILURE)) abandoned++;
+        await exportStore.remove(exportId);
+      }
       const expired = await exportStore.removeExpired(new Date(now));
       const deleted = await deleteOldExports(db, new Date(now - EXPORT_ROW_TTL_DAYS * DAY_MS));
-      if (expired + deleted > 0) jobLog.info({ expired, deleted }, "expired exports removed");
-      return { expired, deleted };
+      if (expired + deleted + abandoned > 0) jobLog.info({ expired, deleted, abandoned }, "expired exports removed");
+      return { expired, deleted, abandoned };
     },
   };
 

@@ -1,5 +1,6 @@
 import { createServer, type Server } from "node:http";
 import { Counter, collectDefaultMetrics, Histogram, Registry, Summary } from "prom-client";
+import { HitFlow } from "./exports/ingest-pacer.ts";
 
 export interface WorkerMetrics {
   registry: Registry;
@@ -8,6 +9,8 @@ export interface WorkerMetrics {
   lagSeconds: Summary;
   drift: Counter<"kind">;
   duplicateFallbacks: Counter;
+  /** Hits stored lately, read by the export pacer (not exported to Prometheus). */
+  hitFlow: HitFlow;
 }
 
 export const createWorkerMetrics = (): WorkerMetrics => {
@@ -15,6 +18,7 @@ export const createWorkerMetrics = (): WorkerMetrics => {
   collectDefaultMetrics({ register: registry });
   return {
     registry,
+    hitFlow: new HitFlow(),
     hits: new Counter({
       name: "usage_worker_hits_total",
       help: "Hits processed, by outcome",

@@ -1,8 +1,9 @@
 import type { Logger, WorkerConfig } from "@usage/core";
-import { createDb, createPgExportStore, ensureIngestPartitions } from "@usage/db";
+import { createPgExportStore, createPool, dbOnPool, ensureIngestPartitions } from "@usage/db";
 import {
   cappedBackoff,
   createCounters,
+  createExportQueue,
   createHitQueues,
   createKeys,
   createMaintenanceQueue,
@@ -16,6 +17,7 @@ import { Worker } from "bullmq";
 import { bounded } from "./bounded.ts";
 import { waitUntilIdle } from "./drain.ts";
 import { startExportWorker } from "./exports/export-worker.ts";
+import { createExportPacer } from "./exports/ingest-pacer.ts";
 import { createHitProcessor } from "./hit-processor.ts";
 import { createMaintenanceProcessor, scheduleMaintenance } from "./maintenance.ts";
 import { createWorkerMetrics, serveMetrics } from "./metrics.ts";
@@ -38,8 +40,9 @@ export const startWorker = async (config: Readonly<WorkerConfig>, log: Logger, c
   const keys = createKeys(config.redisPrefix);
   // Jobs share statements (at most two in flight), so the pool stays small whatever the
   // concurrency; each export adds one (its chunks and status reads; its COPY has its own).
-  const db = createDb(config.databaseUrl, { max: 4 + config.exportConcurrency, applicationName: "usage-worker" });
-  const exportStore = createPgExportStore(db);
+  const pool = createPool(config.databaseUrl, { max: 4 + config.exportConcurrency, applicationName: "usage-worker" });
+  const db = dbOnPool(pool);
+  const exportStore = createPgExportStore(db, pool);
   const blocking = createRedis(config, "blocking");
   const commands = createRedis(config, "blocking", { enableAutoPipelining: true });
   const metrics = createWorkerMetrics();
@@ -70,10 +73,20 @@ export const startWorker = async (config: Readonly<WorkerConfig>, log: Logger, c
       }),
   );
   const maintenanceQueue = createMaintenanceQueue(commands, keys);
+  // Read only: the expiry sweep asks it for the jobs of exports that never finish.
+  const exportQueue = createExportQueue(commands, keys);
   maintenanceQueue.on("error", (error) => log.warn({ err: error }, "maintenance queue error"));
   const maintenanceWorker = new Worker(
     QUEUES.maintenance,
-    createMaintenanceProcessor({ db, exportStore, counters: createCounters(commands, keys), config, metrics, log }),
+    createMaintenanceProcessor({
+      db,
+      exportStore,
+      exportJobState: (exportId) => exportQueue.getJobState(exportId),
+      counters: createCounters(commands, keys),
+      config,
+      metrics,
+      log,
+    }),
     {
       connection: blocking,
       prefix: queuePlace(keys, QUEUES.maintenance).prefix,
@@ -86,6 +99,7 @@ export const startWorker = async (config: Readonly<WorkerConfig>, log: Logger, c
     prefix: queuePlace(keys, QUEUES.exports).prefix,
     db,
     store: exportStore,
+    pacer: createExportPacer(metrics.hitFlow, config.exportYieldPercent),
     log,
   });
   for (const worker of [...hitWorkers, maintenanceWorker, exports.worker]) {
@@ -152,6 +166,7 @@ export const startWorker = async (config: Readonly<WorkerConfig>, log: Logger, c
           // Counted out once it has stopped taking jobs, while its connection is still open.
           () => heartbeat.stop(),
           () => maintenanceQueue.close(),
+          () => exportQueue.close(),
           () => hitQueues.close(),
           () => new Promise((resolve) => (metricsServer ? metricsServer.close(resolve) : resolve(undefined))),
           () => bounded(commands.quit(), closeTimeoutMs).catch(() => commands.disconnect()),

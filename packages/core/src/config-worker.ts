@@ -18,6 +18,8 @@ export interface WorkerConfig extends SharedConfig {
   exportLockMs: number;
   /** An export's file is cut into chunks of about this many bytes (the memory an export holds). */
   exportChunkBytes: number;
+  /** While hits are being stored, an export rests this share of its time (0: never), in percent. */
+  exportYieldPercent: number;
 }
 
 /** Throws a ConfigError whose message is one line naming the setting. */
@@ -31,6 +33,7 @@ export const parseWorkerConfig = (env: Env): Readonly<WorkerConfig> => {
     exportConcurrency: reader.read("WORKER_EXPORT_CONCURRENCY", int(1, 16), 1),
     exportLockMs: reader.read("WORKER_EXPORT_LOCK_MS", int(1_000, 600_000), 10_000),
     exportChunkBytes: reader.read("WORKER_EXPORT_CHUNK_BYTES", int(4_096, 64 * 1_048_576), 1_048_576),
+    exportYieldPercent: reader.read("WORKER_EXPORT_YIELD_PERCENT", int(0, 90), 50),
   });
 };
 

@@ -135,6 +135,7 @@ describe("worker configuration", () => {
       workerMetricsPort: 9464,
       exportConcurrency: 1,
       exportLockMs: 10_000,
+      exportYieldPercent: 50,
       exportChunkBytes: 1_048_576,
     });
     expect(Object.isFrozen(config)).toBe(true);
@@ -151,6 +152,7 @@ describe("worker configuration", () => {
         "WORKER_METRICS_PORT",
         "WORKER_EXPORT_CONCURRENCY",
         "WORKER_EXPORT_LOCK_MS",
+        "WORKER_EXPORT_YIELD_PERCENT",
         "WORKER_EXPORT_CHUNK_BYTES",
       ].sort(),
     );

@@ -38,5 +38,7 @@ export const createPool = (url: string, options: DbOptions = {}): pg.Pool => {
   return pool;
 };
 
-export const createDb = (url: string, options: DbOptions = {}): Db =>
-  new Kysely<Database>({ dialect: new PostgresDialect({ pool: createPool(url, options) }) });
+export const createDb = (url: string, options: DbOptions = {}): Db => dbOnPool(createPool(url, options));
+
+/** A Db over a pool the caller also uses directly (a COPY needs pg's own connection); `db.destroy()` ends the pool. */
+export const dbOnPool = (pool: pg.Pool): Db => new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });

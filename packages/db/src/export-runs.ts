@@ -100,3 +100,14 @@ export const deleteOldExports = async (db: Db, cutoff: Date): Promise<number> =>
   const result = await db.deleteFrom("exports").where("created_at", "<", cutoff).executeTakeFirst();
   return Number(result.numDeletedRows);
 };
+
+/** Exports still queued or running that were created before `cutoff`: the sweep asks their jobs how they are. */
+export const unfinishedExportsBefore = async (db: Db, cutoff: Date): Promise<string[]> => {
+  const rows = await db
+    .selectFrom("exports")
+    .select("export_id")
+    .where("status", "in", ["queued", "running"])
+    .where("created_at", "<", cutoff)
+    .execute();
+  return rows.map((row) => row.export_id);
+};

@@ -50,14 +50,8 @@ export interface ResumePoint {
   last: ExportKey | undefined;
 }
 
-export interface ExportStore {
-  /**
-   * Commits `chunk`, and `progress` to the export's row when given, in one transaction, but
-   * only while the export is `running`. False when it is not (cancelled, or its row gone):
-   * then nothing was written. A chunk with a seq already stored fails (two runs of one export).
-   */
-  append(exportId: string, chunk: ExportChunk, progress?: ExportProgress): Promise<boolean>;
-  resumePoint(exportId: string): Promise<ResumePoint>;
+/** What reads and removes finished files: the gateway's downloads and the expiry job. */
+export interface ExportFiles {
   /**
    * The file's chunks in order, fetched one at a time as the consumer asks for the next: a
    * download holds one chunk in memory and the HTTP socket's backpressure paces the reads.
@@ -67,4 +61,16 @@ export interface ExportStore {
   remove(exportId: string): Promise<void>;
   /** Removes the chunks of every export whose `expires_at` is not after `now`; returns how many. */
   removeExpired(now: Date): Promise<number>;
+}
+
+/** The export job's side: it also writes files and resumes them. */
+export interface ExportStore extends ExportFiles {
+  /**
+   * Commits `chunk`, and `progress` to the export's row when given, in one transaction, but
+   * only while the export is `running`. False when it is not (cancelled, or its row gone):
+   * then nothing was written. A chunk with a seq already stored fails (two runs of one export).
+   * The caller must not reuse `chunk.data` until this settles.
+   */
+  append(exportId: string, chunk: ExportChunk, progress?: ExportProgress): Promise<boolean>;
+  resumePoint(exportId: string): Promise<ResumePoint>;
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { createPgExportStore, type ExportChunk, type ExportStore } from "@usage/db";
+import { createPgExportStore, createPool, type Db, dbOnPool, type ExportChunk, type ExportStore } from "@usage/db";
 import { createTestEnv, type TestEnv } from "@usage/testkit";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -7,11 +7,17 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 describe("Postgres export store", () => {
   let env: TestEnv;
   let store: ExportStore;
+  let db: Db;
   beforeAll(async () => {
     env = await createTestEnv();
-    store = createPgExportStore(env.db);
+    const pool = createPool(env.config.databaseUrl, { max: 2 });
+    db = dbOnPool(pool);
+    store = createPgExportStore(db, pool);
   });
-  afterAll(async () => env?.cleanup());
+  afterAll(async () => {
+    await db?.destroy();
+    await env?.cleanup();
+  });
 
   const newExport = async (status = "running"): Promise<string> => {
     const exportId = randomUUID();
@@ -63,6 +69,21 @@ describe("Postgres export store", () => {
     const exportId = await newExport();
     await store.append(exportId, chunk(0, "a\r\n"));
     await expect(store.append(exportId, chunk(0, "b\r\n"))).rejects.toThrow(/duplicate key/);
+    // The failed chunk's connection went back to the pool usable, its transaction rolled back.
+    for (let i = 0; i < 3; i++) expect(await store.append(exportId, chunk(1 + i, `${i}\r\n`))).toBe(true);
+    expect(await store.resumePoint(exportId)).toMatchObject({ nextSeq: 4, rows: 4 });
+  });
+
+  it("stores a chunk's bytes exactly, every byte value and a timestamp before 2000 included", async () => {
+    const exportId = await newExport();
+    const data = Buffer.alloc(70_000);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 7 + (i >> 8)) % 256;
+    const stored = { seq: 0, rows: 1, last: { ts: "1999-12-31T23:59:59.999999Z", clientId: randomUUID(), id: randomUUID() }, data };
+    expect(await store.append(exportId, stored)).toBe(true);
+    const parts: Buffer[] = [];
+    for await (const part of store.read(exportId)) parts.push(part);
+    expect(Buffer.concat(parts).equals(data)).toBe(true);
+    expect(await store.resumePoint(exportId)).toMatchObject({ last: stored.last, bytes: data.length });
   });
 
   it("reads the chunks back in order, then removes them", async () => {

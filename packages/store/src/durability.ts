@@ -26,11 +26,12 @@ const risksOf = async (node: Redis): Promise<string[]> => {
 /**
  * What in Redis' configuration can lose queued hits, as sentences for a warning (empty when
  * it is set up as the queue needs). Managed services that forbid CONFIG give "unknown". On a
- * cluster every node is asked, replicas too: any of them may be promoted.
+ * cluster every primary is asked (the client holds connections to primaries only; replicas
+ * are expected to share their configuration, as they may be promoted).
  */
 export const durabilityRisks = async (redis: RedisConnection): Promise<string[]> => {
   if (!isCluster(redis)) return risksOf(redis);
-  const nodes = redis.nodes("all");
+  const nodes = redis.nodes("master");
   const perNode = await Promise.all(
     nodes.map(async (node) => (await risksOf(node)).map((risk) => `${node.options.host}:${node.options.port}: ${risk}`)),
   );

@@ -6,7 +6,7 @@ import {
   createExport,
   type Db,
   type Export,
-  type ExportStore,
+  type ExportFiles,
   failQueuedExport,
   getExport,
   MAX_UNFINISHED_EXPORTS,
@@ -32,7 +32,7 @@ export interface ExportServiceDeps {
   queue: Queue<ExportJob>;
   directory: ClientDirectory;
   /** Where the files are (packages/db export-store.ts): the download reads them, a cancel removes them. */
-  files: Pick<ExportStore, "read" | "remove">;
+  files: Pick<ExportFiles, "read" | "remove">;
   retentionDays: number;
   log: Logger;
   now?: () => number;

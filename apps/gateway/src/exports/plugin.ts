@@ -1,5 +1,5 @@
 import type { GatewayConfig, Logger } from "@usage/core";
-import { createPgExportStore } from "@usage/db";
+import { createPgExportFiles } from "@usage/db";
 import type { FastifyInstance } from "fastify";
 import fp from "fastify-plugin";
 import { createExportService, type ExportService } from "./export-service.ts";
@@ -22,7 +22,7 @@ export const exportsPlugin = fp(
         db: app.db,
         queue: app.exportQueue,
         directory: app.auth.directory,
-        files: createPgExportStore(app.db),
+        files: createPgExportFiles(app.db),
         retentionDays: config.retentionDays,
         log: logger,
       }),

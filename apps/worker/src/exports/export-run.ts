@@ -12,6 +12,7 @@ import {
 import { countQuery } from "./export-sql.ts";
 import { writeRange } from "./export-writer.ts";
 import { type HitsReader, openHitsReader } from "./hits-reader.ts";
+import type { ExportPacer } from "./ingest-pacer.ts";
 
 /** How often a running export reads its status: a cancel is seen within this (the contract allows 2 s). */
 export const CANCEL_POLL_MS = 500;
@@ -22,6 +23,7 @@ export interface ExportRunDeps {
   /** For the export's own connection (its COPY). */
   databaseUrl: string;
   chunkBytes: number;
+  pacer: ExportPacer;
   log: Logger;
   /** Aborted when the worker stops: the run ends after its chunk in flight, to resume later. */
   shutdown: AbortSignal;
@@ -66,8 +68,10 @@ export const runExport = async (deps: ExportRunDeps, exportId: string): Promise<
   const [reader, counter] = readers as [HitsReader, HitsReader | undefined];
   let stopped: "cancelled" | "interrupted" | "failed" | undefined;
   let failure: unknown;
+  const halted = new AbortController();
   const stop = (why: NonNullable<typeof stopped>): void => {
     stopped ??= why;
+    halted.abort();
     for (const each of readers) void each.abort();
   };
   const onShutdown = (): void => stop("interrupted");
@@ -99,7 +103,10 @@ export const runExport = async (deps: ExportRunDeps, exportId: string): Promise<
   try {
     const resume = await store.resumePoint(exportId);
     if (resume.last !== undefined) log.info({ resumeAfter: resume.last, rows: resume.rows, nextSeq: resume.nextSeq }, "export resumed");
-    written = await writeRange({ store, reader, run, chunkBytes: deps.chunkBytes, onRefused: () => stop("cancelled") }, resume);
+    written = await writeRange(
+      { store, reader, run, chunkBytes: deps.chunkBytes, pacer: deps.pacer, stopped: halted.signal, onRefused: () => stop("cancelled") },
+      resume,
+    );
   } catch (error) {
     // Aborted on purpose: the error is the abort's (a cancelled statement, a destroyed stream).
     if (stopped === undefined) throw error;

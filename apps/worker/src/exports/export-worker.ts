@@ -3,9 +3,10 @@ import { type Db, type ExportStore, failExportRun } from "@usage/db";
 import { EXPORT_JOB, exportJobValidator, QUEUES, type RedisConnection } from "@usage/store";
 import { type Job, UnrecoverableError, WaitingError, Worker } from "bullmq";
 import { ExportFailure, type ExportResult, runExport } from "./export-run.ts";
+import type { ExportPacer } from "./ingest-pacer.ts";
 
 /** What the export row says when the job gave up on an error it does not name. */
-const GENERIC_FAILURE = "the export could not be written";
+export const GENERIC_FAILURE = "the export could not be written";
 
 export interface ExportWorkerDeps {
   config: Readonly<WorkerConfig>;
@@ -13,6 +14,7 @@ export interface ExportWorkerDeps {
   prefix: string;
   db: Db;
   store: ExportStore;
+  pacer: ExportPacer;
   log: Logger;
 }
 
@@ -20,7 +22,7 @@ export interface ExportWorkerDeps {
  * The export queue's consumer, apart from the hit consumer (its own concurrency, its own
  * lock): an export runs for minutes, hit jobs for milliseconds, and neither waits for the other.
  */
-export const startExportWorker = ({ config, connection, prefix, db, store, log }: ExportWorkerDeps) => {
+export const startExportWorker = ({ config, connection, prefix, db, store, pacer, log }: ExportWorkerDeps) => {
   const shutdown = new AbortController();
   const processor = async (job: Job<unknown, ExportResult, string>, token?: string): Promise<ExportResult> => {
     if (job.name !== EXPORT_JOB || !exportJobValidator.Check(job.data)) throw new UnrecoverableError("invalid export job");
@@ -29,7 +31,15 @@ export const startExportWorker = ({ config, connection, prefix, db, store, log }
     let result: ExportResult;
     try {
       result = await runExport(
-        { db, store, databaseUrl: config.databaseUrl, chunkBytes: config.exportChunkBytes, log: jobLog, shutdown: shutdown.signal },
+        {
+          db,
+          store,
+          pacer,
+          databaseUrl: config.databaseUrl,
+          chunkBytes: config.exportChunkBytes,
+          log: jobLog,
+          shutdown: shutdown.signal,
+        },
         exportId,
       );
     } catch (error) {

@@ -2,6 +2,7 @@ import type { ExportRun, ExportStore, ResumePoint } from "@usage/db";
 import { type CsvChunk, CsvChunker } from "./csv-chunker.ts";
 import { copyWindowSql, recordKey, weekWindows } from "./export-sql.ts";
 import type { HitsReader } from "./hits-reader.ts";
+import type { ExportPacer } from "./ingest-pacer.ts";
 
 /** The export row's `processed` is written at most this often (each chunk row has the exact count). */
 export const PROGRESS_EVERY_MS = 500;
@@ -11,6 +12,9 @@ export interface WriteContext {
   reader: HitsReader;
   run: ExportRun;
   chunkBytes: number;
+  pacer: ExportPacer;
+  /** Aborted when the run stops (a cancel, the worker's stop): a rest between chunks ends at once. */
+  stopped: AbortSignal;
   /** Called when the store refuses a chunk: the export is no longer running. */
   onRefused(): void;
 }
@@ -31,6 +35,8 @@ export const writeRange = async (ctx: WriteContext, resume: ResumePoint): Promis
   let inFlight = Promise.resolve(true);
   let committing: CsvChunk | undefined;
   let refused = false;
+  /** When the reading of the current chunk began (after the pause that followed the last one). */
+  let working = performance.now();
 
   const commit = async (chunk: CsvChunk): Promise<void> => {
     if (!(await inFlight)) {
@@ -64,7 +70,11 @@ export const writeRange = async (ctx: WriteContext, resume: ResumePoint): Promis
       if (after !== undefined && window.to <= after.ts) continue;
       const key = after !== undefined && window.from <= after.ts ? after : undefined;
       for await (const data of ctx.reader.copy(copyWindowSql(window, run.clientId, key)) as AsyncIterable<Buffer>) {
-        for (const chunk of chunker.push(data)) await commit(chunk);
+        for (const chunk of chunker.push(data)) {
+          await commit(chunk);
+          await ctx.pacer.pause(performance.now() - working, ctx.stopped);
+          working = performance.now();
+        }
         if (refused) return "refused";
       }
     }
