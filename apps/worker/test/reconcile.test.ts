@@ -48,10 +48,7 @@ describe("reconciler", () => {
     expect(report).toMatchObject({ repairedDays: 2, repairedHours: 1, raisedBy: 17 });
     expect(await counters.dailyTotals(lost, [yesterday, today])).toEqual([3, 7]);
     expect(await counters.dailyTotals(fine, [today])).toEqual([3]);
-    const top = await counters.rank(
-      Array.from({ length: 25 }, (_, i) => keys.rankHour(Math.floor(now / 3_600_000) - 24 + i)),
-      10,
-    );
+    const top = await counters.rank({ hours: Array.from({ length: 25 }, (_, i) => Math.floor(now / 3_600_000) - 24 + i) }, 10);
     expect(top[0]).toEqual({ clientId: lost, total: 7 });
 
     const again = await reconcile(env.db, counters, createWorkerMetrics(), silentLogger(), now);

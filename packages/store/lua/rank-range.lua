@@ -1,9 +1,14 @@
--- Sums rank zsets (negated scores) and returns the first ARGV[2] members WITHSCORES.
--- KEYS: a scratch key, then the zsets to sum. ARGV[1] scratch ttl ms, ARGV[2] count.
-local scratch = table.remove(KEYS, 1)
+-- Sums rank zsets (negated scores) and returns the first ARGV[1] members WITHSCORES (0: all),
+-- in (total desc, client_id asc) order. KEYS: the zsets, of one bucket on a cluster, of any
+-- buckets on one node (a client is in one bucket only, so summing several buckets' zsets
+-- still sums each client's own). A read: nothing is written, no scratch key.
 if #KEYS == 0 then return {} end
-redis.call('ZUNIONSTORE', scratch, #KEYS, unpack(KEYS))
-redis.call('PEXPIRE', scratch, ARGV[1])
-local rows = redis.call('ZRANGE', scratch, 0, tonumber(ARGV[2]) - 1, 'WITHSCORES')
-redis.call('DEL', scratch)
-return rows
+local args = { #KEYS }
+for i = 1, #KEYS do args[i + 1] = KEYS[i] end
+args[#args + 1] = 'WITHSCORES'
+local rows = redis.call('ZUNION', unpack(args))
+local count = tonumber(ARGV[1]) * 2
+if count == 0 or #rows <= count then return rows end
+local first = {}
+for i = 1, count do first[i] = rows[i] end
+return first

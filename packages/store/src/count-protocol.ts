@@ -1,18 +1,27 @@
 import { DAY_MS, epochHour, HOUR_MS, utcDay } from "@usage/core";
+import { bucketOf } from "./buckets.ts";
 import type { Keys } from "./keys.ts";
+import type { ScriptCall } from "./scripts.ts";
 
 /**
- * How the gateway talks to count-hits.lua and uncount-hits.lua: the arguments a group of
- * requests is encoded into, and the reply decoded back. Both scripts read the same layout:
+ * How the gateway talks to count-hits.lua and uncount-hits.lua: the keys and arguments a
+ * group of requests is encoded into, and the reply decoded back. Both scripts read the same
+ * layout:
  *
- *   header:      rankPrefix, quotaTtl, dayTtl, hourTtl, markerTtl, globalVersionKey
- *   per request: clientPrefix, quotaKey, clientId, limit, force ('1'|'0'), nEvents, nBuckets,
+ *   KEYS:        the version share of each bucket the call covers (`<bucket prefix>v`): the
+ *                first routes the call; each is the prefix the script builds its bucket's
+ *                rank keys on
+ *   header:      quotaTtl, dayTtl, hourTtl, markerTtl
+ *   per request: key (its bucket's index in KEYS, from 1), clientPrefix, quotaHour, clientId,
+ *                limit, force ('1'|'0'), nEvents, nHours,
  *                then per hit with an event id: eventId, tsMs, day, hour,
- *                then per bucket of the hits without one: day, hour, count
+ *                then per hour of the hits without one: day, hour, count
  *
- * (day '' = outside the daily read window; hour '' = outside the top list's.) Hits without
- * an event id need no marker, so they travel as per-hour buckets: a 500-hit batch of one
- * hour costs the script three arguments instead of two thousand.
+ * (day '' = outside the daily read window; hour '' = outside the top list's.) A request's
+ * keys are all in its client's bucket, so a call is one slot when it covers one bucket (a
+ * cluster) and may cover many on one node (bucket-calls.ts). Hits without an event id need no
+ * marker, so they travel grouped per hour: a 500-hit batch of one hour costs the script
+ * three arguments instead of two thousand.
  *
  * count-hits replies per request: accepted (1|0), quota used, and when accepted one mark per
  * hit with an event id, in order: '' (new) or the first copy's tsMs (a duplicate).
@@ -30,7 +39,7 @@ export const MARKER_TTL_S = DAY_MS / 1000;
 /**
  * Script work per call at most, in roughly Redis commands: a call blocks Redis while it
  * runs, so a group stays around a millisecond or two of script time. An event id costs a
- * GET and a SET, a bucket a few increments, a request its quota read and write.
+ * GET and a SET, an hour of hits a few increments, a request its quota read and write.
  */
 export const MAX_GROUP_WORK = 2000;
 
@@ -51,14 +60,16 @@ export interface CountOutcome {
 
 /** One request's part of a call, encoded before it joins a group. */
 export interface CountRequest {
+  /** Its client's bucket: which key of the call it needs. */
+  bucket: number;
   args: Arg[];
   hits: readonly CountedHit[];
   /** Its share of MAX_GROUP_WORK. */
   work: number;
 }
 
-/** The arguments every call starts with. */
-export const countHeader = (keys: Keys): Arg[] => [keys.rankPrefix, QUOTA_TTL_S, DAY_TTL_S, HOUR_TTL_S, MARKER_TTL_S, keys.globalVersion];
+/** The arguments every call starts with, after its keys. */
+export const countHeader = (): Arg[] => [QUOTA_TTL_S, DAY_TTL_S, HOUR_TTL_S, MARKER_TTL_S];
 
 /**
  * Encodes one request: a client's hits, counted against `limit` in the hour of `nowMs`
@@ -77,35 +88,44 @@ export const encodeRequest = (
   const today = Math.floor(nowMs / DAY_MS);
   const firstDay = today - DAILY_WINDOW_DAYS + 1;
   const firstHour = epochHour(nowMs) - TOP_WINDOW_HOURS;
-  // A hit's day follows from its hour, so the hour alone keys a bucket.
+  // A hit's day follows from its hour, so the hour alone keys a group.
   const place = (ts: number, hourNumber: number): [string, number | ""] => {
     const dayNumber = Math.floor(hourNumber / 24);
     return [dayNumber >= firstDay && dayNumber <= today + 1 ? utcDay(ts) : "", hourNumber >= firstHour ? hourNumber : ""];
   };
   const events: Arg[] = [];
-  const buckets = new Map<number, [string, number | "", number]>();
+  const hours = new Map<number, [string, number | "", number]>();
   for (const hit of hits) {
     const hourNumber = epochHour(hit.ts);
     if (hit.eventId !== null) {
       events.push(hit.eventId, hit.ts, ...place(hit.ts, hourNumber));
       continue;
     }
-    const bucket = buckets.get(hourNumber);
-    if (bucket === undefined) buckets.set(hourNumber, [...place(hit.ts, hourNumber), 1]);
-    else bucket[2]++;
+    const hour = hours.get(hourNumber);
+    if (hour === undefined) hours.set(hourNumber, [...place(hit.ts, hourNumber), 1]);
+    else hour[2]++;
   }
-  const args: Arg[] = [keys.clientPrefix(clientId), keys.quota(clientId, epochHour(nowMs)), clientId, limit, force ? 1 : 0];
-  args.push(events.length / 4, buckets.size);
+  const bucket = bucketOf(clientId);
+  const args: Arg[] = [keys.clientPrefix(clientId, bucket), epochHour(nowMs), clientId, limit, force ? 1 : 0];
+  args.push(events.length / 4, hours.size);
   for (const value of events) args.push(value);
-  for (const bucket of buckets.values()) args.push(...bucket);
-  return { args, hits, work: 2 + events.length / 2 + buckets.size * 4 };
+  for (const hour of hours.values()) args.push(...hour);
+  return { bucket, args, hits, work: 2 + events.length / 2 + hours.size * 4 };
 };
 
-/** The arguments of one call: the header, then each request's part. */
-export const encodeCall = (keys: Keys, requests: readonly CountRequest[]): Arg[] => {
-  const args = countHeader(keys);
-  for (const request of requests) for (const arg of request.args) args.push(arg);
-  return args;
+/**
+ * One call: the version share of each bucket the requests are in as its keys; as its
+ * arguments the header, then each request's part behind the index of its bucket's key.
+ */
+export const encodeCall = (keys: Keys, requests: readonly CountRequest[]): ScriptCall => {
+  const index = new Map<number, number>();
+  for (const { bucket } of requests) if (!index.has(bucket)) index.set(bucket, index.size + 1);
+  const args = countHeader();
+  for (const request of requests) {
+    args.push(index.get(request.bucket) as number);
+    for (const arg of request.args) args.push(arg);
+  }
+  return { keys: [...index.keys()].map((bucket) => keys.versionShare(bucket)), args };
 };
 
 /** Splits count-hits' flat reply back into one outcome per request, in order. */

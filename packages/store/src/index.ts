@@ -1,3 +1,5 @@
+export * from "./bucket-calls.ts";
+export * from "./buckets.ts";
 export * from "./count-protocol.ts";
 export * from "./counters.ts";
 export * from "./durability.ts";
@@ -8,6 +10,7 @@ export * from "./maintenance-jobs.ts";
 export * from "./ops-heartbeat.ts";
 export * from "./pubsub.ts";
 export * from "./queue.ts";
+export * from "./rank-merge.ts";
 export * from "./redis.ts";
 export * from "./scripts.ts";
 export * from "./shard-placement.ts";

@@ -2,12 +2,13 @@ import { randomUUID } from "node:crypto";
 import { type PrivateRedisCluster, startPrivateRedisCluster } from "@usage/testkit";
 import type { Cluster } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BUCKETS } from "../src/buckets.ts";
+import { createCounters } from "../src/counters.ts";
 import { createHitQueues, type HitQueues } from "../src/hit-queues.ts";
 import { createKeys } from "../src/keys.ts";
 import { publish, subscribe } from "../src/pubsub.ts";
 import { type HitBatchJob, hitQueuePlaces } from "../src/queue.ts";
 import { createRedis, isCluster, type RedisConnection, waitReady } from "../src/redis.ts";
-import { withScripts } from "../src/scripts.ts";
 import { hitShardPlacement } from "../src/shard-placement.ts";
 import { scanKeys, slotOf, unlinkKeys, unlinkPrefix } from "../src/topology.ts";
 
@@ -71,15 +72,11 @@ describe("Redis layer on a Redis Cluster", () => {
     expect(await redis.exists(`${prefix}:left:{a}`)).toBe(0);
   });
 
-  it("reads a versioned cache entry that the script names from its declared key's slot", async () => {
-    const client = randomUUID();
-    const scripts = withScripts(redis);
-    await redis.set(keys.clientVersion(client), "7");
-    const prefixOfEntry = keys.cache("client", client, "daily", "x", "");
-    await redis.set(`${prefixOfEntry}7`, "body");
-    expect(await scripts.cachedRead(keys.clientVersion(client), prefixOfEntry)).toEqual(["7", "body"]);
-    const global = keys.cache("global", "top", "3", "");
-    expect(await scripts.cachedRead(keys.globalVersion, global)).toEqual(["0", null]);
+  it("reads the global version as the sum of every bucket's share, whatever primary holds it", async () => {
+    const counters = createCounters(redis, keys);
+    await redis.set(keys.versionShare(0), "7");
+    await redis.set(keys.versionShare(BUCKETS - 1), "5");
+    expect(await counters.globalVersion()).toBe(12);
   });
 
   it("carries change events on sharded pub/sub", async () => {

@@ -2,19 +2,22 @@ import { randomUUID } from "node:crypto";
 import { epochHour, HOUR_MS, utcDay } from "@usage/core";
 import { createRedisTestEnv } from "@usage/testkit";
 import { afterAll, describe, expect, it } from "vitest";
+import { bucketOf } from "../src/buckets.ts";
 import { countHeader, decodeReply, encodeCall, encodeRequest, QUOTA_TTL_S } from "../src/count-protocol.ts";
 import { createKeys } from "../src/keys.ts";
-import { withScripts } from "../src/scripts.ts";
+import { scriptsOf } from "../src/scripts.ts";
+import { clientInBucket, clientsInOneBucket } from "./bucket-clients.ts";
 
 describe("counting protocol: encode, the real scripts, decode", () => {
   const env = createRedisTestEnv();
   const keys = createKeys(env.prefix);
-  const redis = withScripts(env.redis);
+  const scripts = scriptsOf(env.redis);
   afterAll(async () => env.cleanup());
 
-  it("puts the header first and each request's part after it, in order", () => {
+  it("puts the bucket keys first, then the header, then each request's part behind its key's index", () => {
     const now = Date.UTC(2026, 11, 3, 10, 30);
     const client = randomUUID();
+    const other = clientInBucket((bucketOf(client) + 1) % 128);
     const ev = randomUUID();
     const request = encodeRequest(
       keys,
@@ -29,7 +32,7 @@ describe("counting protocol: encode, the real scripts, decode", () => {
     );
     expect(request.args).toEqual([
       keys.clientPrefix(client),
-      keys.quota(client, epochHour(now)),
+      epochHour(now),
       client,
       50,
       0,
@@ -43,12 +46,18 @@ describe("counting protocol: encode, the real scripts, decode", () => {
       epochHour(now),
       2,
     ]);
-    expect(encodeCall(keys, [request, request])).toEqual([...countHeader(keys), ...request.args, ...request.args]);
+    expect(request.bucket).toBe(bucketOf(client));
+    const second = encodeRequest(keys, other, 5, [{ eventId: null, ts: now }], now);
+    expect(encodeCall(keys, [request, second, request])).toEqual({
+      keys: [keys.versionShare(bucketOf(client)), keys.versionShare(bucketOf(other))],
+      args: [...countHeader(), 1, ...request.args, 2, ...second.args, 1, ...request.args],
+    });
   });
 
   it("round-trips a group of requests through count-hits: outcomes per request, marks per event id", async () => {
     const now = Date.now();
-    const [a, b] = [randomUUID(), randomUUID()];
+    // One bucket, so the call is one slot on a cluster too.
+    const [a, b] = clientsInOneBucket(2) as [string, string];
     const [ev1, ev2] = [randomUUID(), randomUUID()];
     const requests = [
       encodeRequest(
@@ -85,7 +94,7 @@ describe("counting protocol: encode, the real scripts, decode", () => {
       ),
       encodeRequest(keys, b, 1, [{ eventId: ev1, ts: now }], now),
     ];
-    const outcomes = decodeReply(await redis.countHits(...encodeCall(keys, requests)), requests);
+    const outcomes = decodeReply(await scripts.countHits(encodeCall(keys, requests)), requests);
     expect(outcomes).toEqual([
       { accepted: true, used: 2, priorTs: [null, null] },
       { accepted: false, used: 2, priorTs: [] },
@@ -105,19 +114,20 @@ describe("counting protocol: encode, the real scripts, decode", () => {
       { eventId: null, ts: now - HOUR_MS },
     ];
     const request = encodeRequest(keys, client, 10, hits, now);
-    const [counted] = decodeReply(await redis.countHits(...encodeCall(keys, [request])), [request]);
+    const [counted] = decodeReply(await scripts.countHits(encodeCall(keys, [request])), [request]);
     expect(counted).toEqual({ accepted: true, used: 2, priorTs: [null, null] });
-    const versionBefore = Number(await env.redis.get(keys.globalVersion));
+    const versionShare = keys.versionShare(bucketOf(client));
+    const versionBefore = Number(await env.redis.get(versionShare));
 
-    const taken = await redis.uncountHits(...encodeCall(keys, [encodeRequest(keys, client, 0, hits, now)]));
+    const taken = await scripts.uncountHits(encodeCall(keys, [encodeRequest(keys, client, 0, hits, now)]));
     expect(taken).toBe(2);
     expect(Number(await env.redis.get(keys.quota(client, epochHour(now))))).toBe(0);
     expect(Number(await env.redis.get(keys.day(client, utcDay(now))))).toBe(0);
     expect(await env.redis.get(`${keys.clientPrefix(client)}ev:${ev}`)).toBeNull();
-    expect(Number(await env.redis.get(keys.globalVersion))).toBe(versionBefore + 1);
+    expect(Number(await env.redis.get(versionShare))).toBe(versionBefore + 1);
     // The event id counts as new again.
     const again = encodeRequest(keys, client, 10, [{ eventId: ev, ts: now }], now);
-    expect(decodeReply(await redis.countHits(...encodeCall(keys, [again])), [again])).toEqual([
+    expect(decodeReply(await scripts.countHits(encodeCall(keys, [again])), [again])).toEqual([
       { accepted: true, used: 1, priorTs: [null] },
     ]);
   });

@@ -1,5 +1,5 @@
 import { AppError } from "@usage/core";
-import { type RedisConnection, type ScriptCommands, withScripts } from "@usage/store";
+import { type RedisConnection, scriptsOf } from "@usage/store";
 import { LRUCache } from "lru-cache";
 
 export type CacheStatus = "HIT" | "MISS";
@@ -11,17 +11,21 @@ export interface Read<T> {
 
 export const CACHE_TTL_S = 3600;
 
-/** Where a versioned answer lives: its scope's version key, and its cache key less the version. */
+/**
+ * Where a versioned answer lives: how to read its scope's version (a client's counter, or the
+ * sum of the buckets' version shares for a global read), and the key of its entry, a hash holding
+ * the answer and the version it was computed at.
+ */
 export interface VersionedKey {
-  versionKey: string;
-  keyPrefix: string;
+  version: () => Promise<number>;
+  entryKey: string;
 }
 
 export interface ReadCache {
   /**
-   * Versioned read-through: the Redis entry for the current version of the scope (one
-   * script call reads both), else `compute` once however many callers miss together.
-   * With Redis unreachable: the last answer held in memory, else `fallback` (Postgres).
+   * Versioned read-through: the Redis entry if it was computed at the scope's current version
+   * or later (both read in one round trip), else `compute` once however many callers miss
+   * together. With Redis unreachable: the last answer held in memory, else `fallback` (Postgres).
    */
   cached<T>(logicalKey: string, where: VersionedKey, compute: () => Promise<T>, fallback: () => Promise<T>): Promise<Read<T>>;
   singleFlight<T>(key: string, compute: () => Promise<T>): Promise<T>;
@@ -30,8 +34,8 @@ export interface ReadCache {
   degraded<T>(logicalKey: string, fallback: () => Promise<T>): Promise<Read<T>>;
 }
 
-export const createReadCache = (client: RedisConnection, onCache?: (status: CacheStatus, source: CacheSource) => void): ReadCache => {
-  const redis: RedisConnection & ScriptCommands = withScripts(client);
+export const createReadCache = (redis: RedisConnection, onCache?: (status: CacheStatus, source: CacheSource) => void): ReadCache => {
+  const scripts = scriptsOf(redis);
   const inflight = new Map<string, Promise<unknown>>();
   const memory = new LRUCache<string, { value: unknown }>({ max: 10_000, ttl: CACHE_TTL_S * 1000 });
 
@@ -60,19 +64,20 @@ export const createReadCache = (client: RedisConnection, onCache?: (status: Cach
     singleFlight,
     degraded,
     remember: (logicalKey, value) => void memory.set(logicalKey, { value }),
-    async cached(logicalKey, { versionKey, keyPrefix }, compute, fallback) {
+    async cached(logicalKey, { version, entryKey }, compute, fallback) {
       try {
-        const [version, hit] = await redis.cachedRead(versionKey, keyPrefix);
-        const key = `${keyPrefix}${version}`;
-        if (hit !== null) {
-          const value = JSON.parse(hit);
+        const [current, [storedAt, body]] = await Promise.all([version(), redis.hmget(entryKey, "v", "body")]);
+        // An entry computed at a later version than the one just read holds at least as much.
+        if (storedAt != null && body != null && Number(storedAt) >= current) {
+          const value = JSON.parse(body);
           memory.set(logicalKey, { value });
           onCache?.("HIT", "redis");
           return { body: value, cache: "HIT" };
         }
-        const value = await singleFlight(key, async () => {
+        const value = await singleFlight(`${entryKey}@${current}`, async () => {
           const computed = await compute();
-          await redis.set(key, JSON.stringify(computed), "EX", CACHE_TTL_S);
+          // Never over a newer answer another gateway stored meanwhile.
+          await scripts.storeIfNewer(entryKey, current, Date.now(), JSON.stringify(computed), CACHE_TTL_S);
           return computed;
         });
         memory.set(logicalKey, { value });

@@ -1,7 +1,7 @@
 import type { TopUsage } from "@usage/contract";
 import { AppError, epochHour, HOUR_MS, type Logger } from "@usage/core";
 import { topClientsSince } from "@usage/db";
-import { type Counters, type Keys, type RedisConnection, type ScriptCommands, TOP_WINDOW_HOURS, withScripts } from "@usage/store";
+import { type Counters, type Keys, type RedisConnection, scriptsOf, TOP_WINDOW_HOURS } from "@usage/store";
 import type { ClientDirectory } from "../auth/client-directory.ts";
 import type { ReadDb } from "../infra/read-db.ts";
 import { CACHE_TTL_S, type Read, type ReadCache } from "./read-cache.ts";
@@ -39,12 +39,13 @@ export interface TopListDeps {
 }
 
 /**
- * The 24-hour top list: one shared Redis entry per hour bucket, replaced only by a newer
- * computation (compare-and-set on the global version), and kept fresh in the background by
- * whichever gateway holds a short lock, so reads almost never compute.
+ * The 24-hour top list: one shared Redis entry per hour, replaced only by a newer computation
+ * (compare-and-set on the global version, the sum of the buckets' version shares), and kept fresh in
+ * the background by whichever gateway holds a short lock, so reads almost never compute. It
+ * is computed from each bucket's top TOP_MAX merged (counters.rank), which is exact.
  */
-export const createTopList = ({ redis: client, keys, counters, rollups, directory, cache, log, now = Date.now }: TopListDeps): TopList => {
-  const redis: RedisConnection & ScriptCommands = withScripts(client);
+export const createTopList = ({ redis, keys, counters, rollups, directory, cache, log, now = Date.now }: TopListDeps): TopList => {
+  const scripts = scriptsOf(redis);
   let timer: NodeJS.Timeout | undefined;
 
   const withNames = async (rows: Array<{ clientId: string; total: number }>): Promise<TopRows> => {
@@ -62,15 +63,10 @@ export const createTopList = ({ redis: client, keys, counters, rollups, director
   /** Computes at the current version and stores it unless a newer one is there; returns what is stored. */
   const compute = (hour: number): Promise<TopRows> =>
     cache.singleFlight(`top:${hour}`, async () => {
-      const { global: version } = await counters.versions(null);
+      const version = await counters.globalVersion();
       const at = now();
-      const rows = await withNames(
-        await counters.rank(
-          hoursOf(hour).map((h) => keys.rankHour(h)),
-          TOP_MAX,
-        ),
-      );
-      const [, , stored] = await redis.storeIfNewer(entryKey(hour), version, at, JSON.stringify(rows), CACHE_TTL_S);
+      const rows = await withNames(await counters.rank({ hours: hoursOf(hour) }, TOP_MAX));
+      const [, , stored] = await scripts.storeIfNewer(entryKey(hour), version, at, JSON.stringify(rows), CACHE_TTL_S);
       return JSON.parse(stored) as TopRows;
     });
 
@@ -84,8 +80,8 @@ export const createTopList = ({ redis: client, keys, counters, rollups, director
         return { body: { window, data: rows.slice(0, limit) }, cache: cacheStatus };
       };
       try {
-        const [versions, entry] = await Promise.all([counters.versions(null), load(hour)]);
-        if (entry !== undefined && (entry.version === versions.global || nowMs - entry.at < FRESH_MS)) return respond(entry.rows, "HIT");
+        const [version, entry] = await Promise.all([counters.globalVersion(), load(hour)]);
+        if (entry !== undefined && (entry.version === version || nowMs - entry.at < FRESH_MS)) return respond(entry.rows, "HIT");
         return respond(await compute(hour), "MISS");
       } catch (error) {
         if (error instanceof AppError) throw error;
@@ -98,8 +94,8 @@ export const createTopList = ({ redis: client, keys, counters, rollups, director
 
     async refresh() {
       const hour = epochHour(now());
-      const [versions, entry] = await Promise.all([counters.versions(null), load(hour)]);
-      if (entry !== undefined && entry.version === versions.global) return false;
+      const [version, entry] = await Promise.all([counters.globalVersion(), load(hour)]);
+      if (entry !== undefined && entry.version === version) return false;
       // One gateway refreshes per tick; the others find the entry fresh.
       const locked = await redis.set(keys.lock(`top:${hour}`), "1", "PX", PREFETCH_EVERY_MS, "NX");
       if (locked === null) return false;

@@ -33,9 +33,10 @@ export interface UsageReadDeps {
 type Ranked = Array<{ clientId: string; total: number }>;
 
 /**
- * Daily usage from the live Redis counters behind the versioned cache (every accepted hit
- * bumps the client's and the global version in the script that counts it, so an answer is
- * reused only while nothing changed). Postgres rollups when Redis is unreachable.
+ * Daily usage from the live Redis counters behind the versioned cache (the script that
+ * counts a hit bumps its client's version and the global one, a sum of per-bucket shares),
+ * so an answer is reused only while nothing it covers changed. Postgres rollups when Redis
+ * is unreachable.
  */
 export const createUsageReads = ({ keys, counters, rollups, directory, cache, topList, now = Date.now }: UsageReadDeps): UsageReads => {
   const row = (clientId: string, name: string, days: readonly string[], totals: readonly number[]): ClientDaily => ({
@@ -75,7 +76,7 @@ export const createUsageReads = ({ keys, counters, rollups, directory, cache, to
       const today = days[days.length - 1] as string;
       return cache.cached(
         `daily:${clientId}:${today}`,
-        { versionKey: keys.clientVersion(clientId), keyPrefix: keys.cache("client", clientId, "daily", today, "") },
+        { version: () => counters.clientVersion(clientId), entryKey: keys.cache("client", clientId, "daily", today) },
         () => page(days, [{ clientId, total: 0 }], false, liveTotals),
         () => page(days, [{ clientId, total: 0 }], false, rollupTotals),
       );
@@ -89,12 +90,9 @@ export const createUsageReads = ({ keys, counters, rollups, directory, cache, to
       const today = days[days.length - 1] as string;
       return cache.cached(
         `admin-daily:${today}:${limit}:${cursorText ?? ""}`,
-        { versionKey: keys.globalVersion, keyPrefix: keys.cache("global", "daily", today, limit, cursorText ?? "", "") },
+        { version: counters.globalVersion, entryKey: keys.cache("global", "daily", today, limit, cursorText ?? "") },
         async () => {
-          const ranking = await counters.rank(
-            days.map((day) => keys.rankDay(day)),
-            0,
-          );
+          const ranking = await counters.rank({ days }, 0);
           const start = startAfter(ranking, cursor);
           return page(days, ranking.slice(start, start + limit), start + limit < ranking.length, liveTotals);
         },
@@ -121,7 +119,7 @@ export const createUsageReads = ({ keys, counters, rollups, directory, cache, to
       // The global version, as for the admin's pages: any hit may be one of these clients'.
       return cache.cached(
         `selected-daily:${today}:${list}`,
-        { versionKey: keys.globalVersion, keyPrefix: keys.cache("global", "selected-daily", today, list, "") },
+        { version: counters.globalVersion, entryKey: keys.cache("global", "selected-daily", today, list) },
         selection(liveTotals),
         selection(rollupTotals),
       );
@@ -131,7 +129,7 @@ export const createUsageReads = ({ keys, counters, rollups, directory, cache, to
 
     async warm(count) {
       const today = utcDay(now());
-      const active = await counters.rank([keys.rankDay(today)], count);
+      const active = await counters.rank({ days: [today] }, count);
       const ids = active.map((r) => r.clientId);
       await directory.warm(ids);
       await Promise.all(ids.map((id) => reads.clientDaily(id)));
