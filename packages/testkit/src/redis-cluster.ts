@@ -6,6 +6,9 @@ import { promisify } from "node:util";
 import { Redis } from "ioredis";
 import { freePort } from "./redis-server.ts";
 
+/** How long `stop` lets the nodes shut down on their own before it kills them. */
+const STOP_GRACE_MS = 3_000;
+
 const run = promisify(execFile);
 
 export interface ClusterNode {
@@ -174,7 +177,13 @@ export const startPrivateRedisCluster = async (): Promise<PrivateRedisCluster> =
     waitHealthy,
     async stop() {
       for (const node of running()) children.get(node)?.kill("SIGTERM");
+      // A primary on SIGTERM waits for its replica to catch up (shutdown-timeout); one that
+      // lost it, or a node stuck mid-migration, is killed after a few seconds: its data goes anyway.
+      const force = setTimeout(() => {
+        for (const node of running()) children.get(node)?.kill("SIGKILL");
+      }, STOP_GRACE_MS);
       await Promise.all(nodes.map(exited));
+      clearTimeout(force);
       await rm(root, { recursive: true, force: true });
     },
   };
