@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from "ioredis";
+import { groupBy } from "./group-by.ts";
 import { isCluster, type RedisConnection } from "./redis.ts";
 
 /**
@@ -43,16 +44,7 @@ const oneNode = (redis: Redis): BucketCalls => ({
 });
 
 const cluster = (redis: Cluster): BucketCalls => ({
-  group<T>(items: readonly T[], bucketOf: (item: T) => number): T[][] {
-    const groups = new Map<number, T[]>();
-    for (const item of items) {
-      const bucket = bucketOf(item);
-      const group = groups.get(bucket);
-      if (group === undefined) groups.set(bucket, [item]);
-      else group.push(item);
-    }
-    return [...groups.values()];
-  },
+  group: (items, bucketOf) => groupBy(items, bucketOf),
   // MGET across slots is refused (CROSSSLOT); GETs issued together go out pipelined per node.
   getAll: (keys) => Promise.all(keys.map((key) => redis.get(key))),
 });

@@ -1,6 +1,7 @@
 /// <reference path="./cluster-key-slot.d.ts" />
 import calculateSlot from "cluster-key-slot";
 import type { Redis } from "ioredis";
+import { groupBy } from "./group-by.ts";
 import { isCluster, type RedisConnection } from "./redis.ts";
 
 /** The hash slot of a key under Redis Cluster. */
@@ -17,16 +18,7 @@ export async function* scanKeys(redis: RedisConnection, pattern: string, count =
 }
 
 /** Groups keys by hash slot: a multi-key command on a cluster may only name keys of one slot. */
-export const bySlot = (keys: readonly string[]): string[][] => {
-  const groups = new Map<number, string[]>();
-  for (const key of keys) {
-    const slot = slotOf(key);
-    const group = groups.get(slot);
-    if (group === undefined) groups.set(slot, [key]);
-    else group.push(key);
-  }
-  return [...groups.values()];
-};
+export const bySlot = (keys: readonly string[]): string[][] => groupBy(keys, slotOf);
 
 /** UNLINK of any keys: one command on one node, one per slot on a cluster. */
 export const unlinkKeys = async (redis: RedisConnection, keys: readonly string[]): Promise<number> => {
