@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import { createLogger } from "@usage/core";
 import { withDefaultUser } from "@usage/db";
 import { buildApp } from "@usage/gateway/app";
+import { scanKeys } from "@usage/store";
 import { createTestEnv, eventually, silentLogger, type TestEnv } from "@usage/testkit";
 import { startWorker, type WorkerRuntime } from "@usage/worker/runtime";
 import type { FastifyInstance } from "fastify";
@@ -48,7 +49,9 @@ describe("no email and no API key at rest", () => {
     expect(dump).toContain("Private");
     for (const secret of [key, email, email.toLowerCase(), key.slice(3)]) expect(dump).not.toContain(secret);
 
-    const keys = await env.redis.keys(`${env.config.redisPrefix}:*`);
+    // Every primary's keys: on a cluster KEYS answers for one node only.
+    const keys: string[] = [];
+    for await (const found of scanKeys(env.redis, `${env.config.redisPrefix}:*`)) keys.push(...found);
     expect(keys.length).toBeGreaterThan(5);
     for (const name of keys) {
       const value = (await env.redis.dumpBuffer(name))?.toString("latin1") ?? "";
