@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { type AppProcess, call, createTestEnv, eventually, spawnGateway, spawnWorker, type TestEnv } from "@usage/testkit";
+import { type AppProcess, call, createTestEnv, eventually, spawnGateway, spawnWorker, stopApps, type TestEnv } from "@usage/testkit";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildExample } from "../../examples/metered-api/src/app.ts";
@@ -17,9 +17,7 @@ describe("the example API in enforce mode", () => {
     worker = spawnWorker(env.env);
   });
   afterAll(async () => {
-    gateway?.child.kill("SIGTERM");
-    worker?.child.kill("SIGTERM");
-    await Promise.all([gateway?.exited, worker?.exited]);
+    await stopApps(gateway, worker);
     await env?.cleanup();
   });
 

@@ -10,6 +10,7 @@ import {
   parseCsv,
   spawnGateway,
   spawnWorker,
+  stopApps,
   type TestEnv,
 } from "@usage/testkit";
 import { sql } from "kysely";
@@ -71,9 +72,7 @@ describe("exports end to end", () => {
     worker = spawnWorker(env.env);
   });
   afterAll(async () => {
-    gateway?.child.kill("SIGTERM");
-    worker?.child.kill("SIGTERM");
-    await Promise.all([gateway?.exited, worker?.exited]);
+    await stopApps(gateway, worker);
     await env?.cleanup();
   });
 

@@ -7,6 +7,7 @@ import {
   eventually,
   spawnGateway,
   spawnWorker,
+  stopApps,
   type TestEnv,
 } from "@usage/testkit";
 import { sql } from "kysely";
@@ -26,9 +27,7 @@ describe("end to end: gateway and worker processes", () => {
   });
 
   afterAll(async () => {
-    gateway?.child.kill("SIGTERM");
-    worker?.child.kill("SIGTERM");
-    await Promise.all([gateway?.exited, worker?.exited]);
+    await stopApps(gateway, worker);
     await env?.cleanup();
   });
 

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { ADMIN_KEY, type AppProcess, createTestEnv, eventually, spawnGateway, spawnWorker, type TestEnv } from "@usage/testkit";
+import { ADMIN_KEY, type AppProcess, createTestEnv, eventually, spawnGateway, spawnWorker, stopApps, type TestEnv } from "@usage/testkit";
 
 export const BIN = fileURLToPath(new URL("../src/bin.ts", import.meta.url));
 
@@ -68,9 +68,7 @@ export const startSystem = async (overrides: Record<string, string> = {}): Promi
       worker = spawnWorker(env.env);
     },
     async stop() {
-      gateway.child.kill("SIGTERM");
-      worker?.child.kill("SIGTERM");
-      await Promise.all([gateway.exited, worker?.exited]);
+      await stopApps(gateway, worker);
       await env.cleanup();
     },
   };

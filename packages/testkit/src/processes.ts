@@ -39,6 +39,12 @@ export const spawnGateway = async (env: Record<string, string>, options: SpawnOp
 
 export const spawnWorker = (env: Record<string, string>): Omit<AppProcess, "base"> => spawnApp("apps/worker/src/main.ts", env);
 
+/** SIGTERM to each process given (absent ones skipped), resolved once every one has exited. */
+export const stopApps = async (...apps: Array<Omit<AppProcess, "base"> | undefined>): Promise<void> => {
+  for (const app of apps) app?.child.kill("SIGTERM");
+  await Promise.all(apps.map((app) => app?.exited));
+};
+
 /** JSON over HTTP, as a client written from the contract would call it. */
 export const call = async (base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
   const response = await fetch(`${base}${path}`, {
