@@ -1,5 +1,5 @@
+import { bounded } from "@usage/core";
 import type { HitQueues } from "@usage/store";
-import { bounded } from "./bounded.ts";
 
 const POLL_MS = 100;
 

@@ -1,7 +1,8 @@
-import type { Logger, WorkerConfig } from "@usage/core";
+import { bounded, type Logger, type WorkerConfig } from "@usage/core";
 import { createPgExportStore, createPool, dbOnPool, ensureIngestPartitions } from "@usage/db";
 import {
   cappedBackoff,
+  closeAfterStart,
   createCounters,
   createExportQueue,
   createHitQueues,
@@ -14,7 +15,6 @@ import {
   startHeartbeat,
 } from "@usage/store";
 import { Worker } from "bullmq";
-import { bounded } from "./bounded.ts";
 import { waitUntilIdle } from "./drain.ts";
 import { startExportWorker } from "./exports/export-worker.ts";
 import { createExportPacer } from "./exports/ingest-pacer.ts";
@@ -53,8 +53,8 @@ export const startWorker = async (config: Readonly<WorkerConfig>, log: Logger, c
   );
 
   // Only counted, never added to: the drain on stop asks them whether anything is left.
-  const hitQueues = createHitQueues(commands, keys, config.hitQueueShards);
-  for (const shard of hitQueues.shards) shard.on("error", (error) => log.warn({ err: error, queue: shard.name }, "hit queue error"));
+  const onQueueError = (error: Error, queue: string): void => log.warn({ err: error, queue }, "queue error");
+  const hitQueues = createHitQueues(commands, keys, config.hitQueueShards, { onError: onQueueError });
   // One processor for every shard: jobs of all shards share its statements.
   const processHits = createHitProcessor({ db, publisher: commands, keys, metrics, log });
   const hitWorkers = hitQueues.shards.map(
@@ -72,10 +72,9 @@ export const startWorker = async (config: Readonly<WorkerConfig>, log: Logger, c
         maxStalledCount: 1_000,
       }),
   );
-  const maintenanceQueue = createMaintenanceQueue(commands, keys);
+  const maintenanceQueue = createMaintenanceQueue(commands, keys, onQueueError);
   // Read only: the expiry sweep asks it for the jobs of exports that never finish.
-  const exportQueue = createExportQueue(commands, keys);
-  maintenanceQueue.on("error", (error) => log.warn({ err: error }, "maintenance queue error"));
+  const exportQueue = createExportQueue(commands, keys, onQueueError);
   const maintenanceWorker = new Worker(
     QUEUES.maintenance,
     createMaintenanceProcessor({
@@ -149,7 +148,7 @@ export const startWorker = async (config: Readonly<WorkerConfig>, log: Logger, c
       closing ??= (async () => {
         const closeWorkers = async (): Promise<void> => {
           // Running exports stop after their chunk in flight and wait for the next worker.
-          const closing = Promise.all([...hitWorkers.map((worker) => worker.close()), maintenanceWorker.close(), exports.close()]);
+          const closing = Promise.all([...hitWorkers.map(closeAfterStart), closeAfterStart(maintenanceWorker), exports.close()]);
           try {
             await bounded(closing, closeTimeoutMs);
           } catch {
@@ -165,8 +164,8 @@ export const startWorker = async (config: Readonly<WorkerConfig>, log: Logger, c
           () => closeWorkers(),
           // Counted out once it has stopped taking jobs, while its connection is still open.
           () => heartbeat.stop(),
-          () => maintenanceQueue.close(),
-          () => exportQueue.close(),
+          () => closeAfterStart(maintenanceQueue),
+          () => closeAfterStart(exportQueue),
           () => hitQueues.close(),
           () => new Promise((resolve) => (metricsServer ? metricsServer.close(resolve) : resolve(undefined))),
           () => bounded(commands.quit(), closeTimeoutMs).catch(() => commands.disconnect()),

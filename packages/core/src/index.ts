@@ -1,3 +1,4 @@
+export * from "./bounded.ts";
 export * from "./config-gateway.ts";
 export type { Cidr, HostPort } from "./config-parsers.ts";
 export { ConfigError, loadDotEnv, projectRoot } from "./config-reader.ts";

@@ -2,7 +2,7 @@ import { type DefaultJobOptions, Queue } from "bullmq";
 import { type Static, Type } from "typebox";
 import { Compile } from "typebox/compile";
 import type { Keys } from "./keys.ts";
-import { QUEUES, queuePlace } from "./queue.ts";
+import { listenForErrors, QUEUES, type QueueErrorListener, queuePlace } from "./queue.ts";
 import type { RedisConnection } from "./redis.ts";
 
 /** The export queue's one job: which export to write. Its state lives in Postgres (`exports`). */
@@ -23,12 +23,15 @@ export const EXPORT_JOB_OPTIONS: DefaultJobOptions = {
   removeOnFail: { age: 7 * 24 * 3600 },
 };
 
-export const createExportQueue = (connection: RedisConnection, keys: Keys): Queue<ExportJob> =>
-  new Queue<ExportJob>(QUEUES.exports, {
-    connection,
-    prefix: queuePlace(keys, QUEUES.exports).prefix,
-    defaultJobOptions: EXPORT_JOB_OPTIONS,
-  });
+export const createExportQueue = (connection: RedisConnection, keys: Keys, onError?: QueueErrorListener): Queue<ExportJob> =>
+  listenForErrors(
+    new Queue<ExportJob>(QUEUES.exports, {
+      connection,
+      prefix: queuePlace(keys, QUEUES.exports).prefix,
+      defaultJobOptions: EXPORT_JOB_OPTIONS,
+    }),
+    onError,
+  );
 
 /** Enqueues an export's job; safe to call twice for the same export. */
 export const enqueueExport = (queue: Queue<ExportJob>, exportId: string): Promise<unknown> =>

@@ -1,6 +1,6 @@
 import type { JobType, Queue } from "bullmq";
 import type { Keys } from "./keys.ts";
-import { createHitQueue, type HitBatchJob, hitQueuePlaces, JOBS } from "./queue.ts";
+import { closeAfterStart, createHitQueue, type HitBatchJob, hitQueuePlaces, JOBS, type QueueErrorListener } from "./queue.ts";
 import { isCluster, type RedisConnection } from "./redis.ts";
 import { replicaAck } from "./replica-ack.ts";
 
@@ -32,10 +32,12 @@ export interface HitQueues {
 export interface HitQueuesOptions {
   /** How long an add waits for a replica on a cluster before it rejects. */
   replicaAckMs?: number;
+  /** Told of each shard's errors (the shard's name is the second argument). */
+  onError?: QueueErrorListener;
 }
 
 export const createHitQueues = (connection: RedisConnection, keys: Keys, count: number, options: HitQueuesOptions = {}): HitQueues => {
-  const shards = hitQueuePlaces(keys, count).map((place) => createHitQueue(connection, place));
+  const shards = hitQueuePlaces(keys, count).map((place) => createHitQueue(connection, place, options.onError));
   const byName = new Map(shards.map((shard) => [shard.name, shard]));
   const [first] = shards as [Queue<HitBatchJob>];
   const replicaAckMs = options.replicaAckMs ?? 500;
@@ -78,7 +80,7 @@ export const createHitQueues = (connection: RedisConnection, keys: Keys, count: 
       return shard === undefined || shard === first ? undefined : { shard, id: jobId.slice(at + 1) };
     },
     async close() {
-      await Promise.allSettled(shards.map((shard) => shard.close()));
+      await Promise.allSettled(shards.map(closeAfterStart));
     },
   };
 };

@@ -2,7 +2,7 @@ import { Queue } from "bullmq";
 import { type Static, Type } from "typebox";
 import { Compile } from "typebox/compile";
 import type { Keys } from "./keys.ts";
-import { QUEUES, queuePlace } from "./queue.ts";
+import { listenForErrors, QUEUES, type QueueErrorListener, queuePlace } from "./queue.ts";
 import type { RedisConnection } from "./redis.ts";
 
 /**
@@ -31,14 +31,17 @@ const validators = new Map(MAINTENANCE_JOB_NAMES.map((name) => [name, Compile(MA
 export const isMaintenancePayload = <N extends MaintenanceJobName>(name: N, data: unknown): data is MaintenancePayload<N> =>
   validators.get(name)?.Check(data) === true;
 
-export const createMaintenanceQueue = (connection: RedisConnection, keys: Keys): MaintenanceQueue =>
-  new Queue<MaintenancePayload<MaintenanceJobName>, unknown, MaintenanceJobName>(QUEUES.maintenance, {
-    connection,
-    prefix: queuePlace(keys, QUEUES.maintenance).prefix,
-    defaultJobOptions: {
-      attempts: 3,
-      backoff: { type: "exponential", delay: 1000, jitter: 0.5 },
-      removeOnComplete: 100,
-      removeOnFail: 100,
-    },
-  });
+export const createMaintenanceQueue = (connection: RedisConnection, keys: Keys, onError?: QueueErrorListener): MaintenanceQueue =>
+  listenForErrors(
+    new Queue<MaintenancePayload<MaintenanceJobName>, unknown, MaintenanceJobName>(QUEUES.maintenance, {
+      connection,
+      prefix: queuePlace(keys, QUEUES.maintenance).prefix,
+      defaultJobOptions: {
+        attempts: 3,
+        backoff: { type: "exponential", delay: 1000, jitter: 0.5 },
+        removeOnComplete: 100,
+        removeOnFail: 100,
+      },
+    }),
+    onError,
+  );

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { bounded } from "@usage/core";
 import type { Keys } from "./keys.ts";
 import type { RedisConnection } from "./redis.ts";
 
@@ -54,14 +55,6 @@ export interface Heartbeat {
   /** Idempotent: stops the timer, credits the last hits and removes this member at once. */
   stop(): Promise<void>;
 }
-
-const bounded = <T>(promise: Promise<T>, ms: number): Promise<T | undefined> => {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-};
 
 /** Beats at once (so a process is counted as soon as it starts), then just after every second's boundary. */
 export const startHeartbeat = ({ redis, keys, role, sample, onError }: HeartbeatOptions): Heartbeat => {

@@ -1,4 +1,5 @@
 import { WireHit } from "@usage/contract";
+import { bounded } from "@usage/core";
 import { type DefaultJobOptions, Queue, type QueueOptions } from "bullmq";
 import { type Static, Type } from "typebox";
 import { Compile } from "typebox/compile";
@@ -102,6 +103,43 @@ export const HIT_JOB_OPTIONS: DefaultJobOptions = {
   removeOnFail: { age: 7 * 24 * 3600 },
 };
 
+/** Told of a queue's errors; they are its connection's (commands fail with them too). */
+export type QueueErrorListener = (error: Error, queue: string) => void;
+
+/** Gives a queue its one error listener (BullMQ prints the errors of a queue that has none). */
+export const listenForErrors = <Q extends Queue>(queue: Q, onError: QueueErrorListener = () => {}): Q => {
+  queue.on("error", (error: Error) => onError(error, queue.name));
+  return queue;
+};
+
+/** How long a close waits for a start-up check before it closes anyway. */
+const START_SETTLE_MS = 2_000;
+
+/** A BullMQ queue or worker: each checks the server (INFO) on its connections as it starts. */
+export interface Closable {
+  waitUntilReady(): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+/**
+ * Closes a queue or worker once its start-up check has settled. BullMQ's close drops its
+ * listeners at once; a check still in flight that then fails (the connection closes next; on
+ * a cluster it often waits on a node still connecting) is emitted to no one, and Node ends the
+ * process for the unhandled rejection. With Redis unreachable the wait gives up after 2 s.
+ */
+export const closeAfterStart = async (started: Closable): Promise<void> => {
+  await bounded(started.waitUntilReady(), START_SETTLE_MS).catch(() => {});
+  await started.close();
+};
+
 /** One shard of the hit queue (producers and readers use all of them through hit-queues.ts). */
-export const createHitQueue = (connection: RedisConnection, place: QueuePlace, options: Partial<QueueOptions> = {}): Queue<HitBatchJob> =>
-  new Queue<HitBatchJob>(place.name, { connection, prefix: place.prefix, defaultJobOptions: HIT_JOB_OPTIONS, ...options });
+export const createHitQueue = (
+  connection: RedisConnection,
+  place: QueuePlace,
+  onError?: QueueErrorListener,
+  options: Partial<QueueOptions> = {},
+): Queue<HitBatchJob> =>
+  listenForErrors(
+    new Queue<HitBatchJob>(place.name, { connection, prefix: place.prefix, defaultJobOptions: HIT_JOB_OPTIONS, ...options }),
+    onError,
+  );

@@ -1,5 +1,6 @@
 import type { GatewayConfig } from "@usage/core";
 import {
+  closeAfterStart,
   createExportQueue,
   createHitQueues,
   createKeys,
@@ -30,10 +31,9 @@ export const queuePlugin = fp(
     const connection = createRedis(config, "command", { enableAutoPipelining: false });
     await waitReady(connection).catch(() => {});
     const keys = createKeys(config.redisPrefix);
-    const hitQueues = createHitQueues(connection, keys, config.hitQueueShards);
-    for (const shard of hitQueues.shards) shard.on("error", (error) => app.log.warn({ err: error, queue: shard.name }, "hit queue error"));
-    const exportQueue = createExportQueue(connection, keys);
-    exportQueue.on("error", (error) => app.log.warn({ err: error }, "export queue error"));
+    const onError = (error: Error, queue: string): void => app.log.warn({ err: error, queue }, "queue error");
+    const hitQueues = createHitQueues(connection, keys, config.hitQueueShards, { onError });
+    const exportQueue = createExportQueue(connection, keys, onError);
     if (connection.status === "ready") {
       const placement = await hitShardPlacement(connection, hitQueues).catch(() => undefined);
       if (placement !== undefined && !placement.spread) {
@@ -44,7 +44,7 @@ export const queuePlugin = fp(
     app.decorate("exportQueue", exportQueue);
     app.addHook("onClose", async () => {
       // The queues share the connection (BullMQ does not close a connection it was given).
-      await Promise.allSettled([hitQueues.close(), exportQueue.close()]);
+      await Promise.allSettled([hitQueues.close(), closeAfterStart(exportQueue)]);
       await connection.quit().catch(() => connection.disconnect());
     });
   },

@@ -3,7 +3,7 @@ import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
 import type { HTTPStatus } from "@bull-board/api/typings/app";
 import { FastifyAdapter } from "@bull-board/fastify";
 import { AppError, type GatewayConfig, type Logger } from "@usage/core";
-import { createMaintenanceQueue, createRedis } from "@usage/store";
+import { closeAfterStart, createMaintenanceQueue, createRedis } from "@usage/store";
 import type { Queue } from "bullmq";
 import type { FastifyInstance } from "fastify";
 import { errorBody, sendError, toAppError } from "../http/errors.ts";
@@ -21,9 +21,10 @@ export const queueBoardPlugin = async (app: FastifyInstance, { config, logger }:
   // fail-fast connection of its own: while Redis is away the board answers 503 at once. The
   // hit and export queues are the producers' (infra/queue.ts).
   const connection = createRedis(config, "command", { enableAutoPipelining: false });
-  const maintenance = createMaintenanceQueue(connection, app.keys);
+  const maintenance = createMaintenanceQueue(connection, app.keys, (error, queue) =>
+    logger.warn({ err: error, queue }, "board queue error"),
+  );
   const queues: Queue[] = [...(app.hitQueues.shards as Queue[]), maintenance as Queue, app.exportQueue as Queue];
-  maintenance.on("error", (error) => logger.warn({ err: error, queue: maintenance.name }, "board queue error"));
 
   const adapter = new FastifyAdapter();
   adapter.setBasePath(BOARD_PATH);
@@ -47,7 +48,7 @@ export const queueBoardPlugin = async (app: FastifyInstance, { config, logger }:
   );
   await app.register(adapter.registerPlugin());
   app.addHook("onClose", async () => {
-    await maintenance.close().catch(() => {});
+    await closeAfterStart(maintenance).catch(() => {});
     await connection.quit().catch(() => connection.disconnect());
   });
 };

@@ -1,6 +1,6 @@
 import type { Logger, WorkerConfig } from "@usage/core";
 import { type Db, type ExportStore, failExportRun } from "@usage/db";
-import { EXPORT_JOB, exportJobValidator, QUEUES, type RedisConnection } from "@usage/store";
+import { closeAfterStart, EXPORT_JOB, exportJobValidator, QUEUES, type RedisConnection } from "@usage/store";
 import { type Job, UnrecoverableError, WaitingError, Worker } from "bullmq";
 import { ExportFailure, type ExportResult, runExport } from "./export-run.ts";
 import type { ExportPacer } from "./ingest-pacer.ts";
@@ -82,7 +82,7 @@ export const startExportWorker = ({ config, connection, prefix, db, store, pacer
     close(): Promise<void> {
       closing ??= (async () => {
         shutdown.abort();
-        await worker.close();
+        await closeAfterStart(worker);
       })();
       return closing;
     },
