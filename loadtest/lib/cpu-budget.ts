@@ -1,10 +1,17 @@
 import { readdirSync, readFileSync } from "node:fs";
+import { redisServerPids } from "./proc-stats.ts";
 
 /** Kernel clock ticks per second for /proc's utime and stime: 100 on every Linux we run. */
 const TICKS_PER_S = 100;
 
-/** Who used the CPU: our processes by pid, the shared servers by command name. */
-export type CpuParty = { name: string; pid: number | undefined } | { name: string; comm: string };
+/**
+ * Who used the CPU: our processes by pid, a server's several processes by their pids (a Redis
+ * Cluster's primaries), the shared servers by command name.
+ */
+export type CpuParty =
+  | { name: string; pid: number | undefined }
+  | { name: string; pids: readonly number[] }
+  | { name: string; comm: string };
 
 const ticksOf = (pid: number | string): number => {
   try {
@@ -43,6 +50,7 @@ const snapshot = (parties: readonly CpuParty[]): Array<Map<string, number>> => {
   const comms = new Map(pids.map((pid) => [pid, commOf(pid)]));
   return parties.map((party) => {
     if ("pid" in party) return new Map(party.pid === undefined ? [] : [[String(party.pid), ticksOf(party.pid)]]);
+    if ("pids" in party) return new Map(party.pids.map((pid) => [String(pid), ticksOf(pid)]));
     const ticks = new Map<string, number>();
     for (const [pid, comm] of comms) if (comm === party.comm) ticks.set(pid, ticksOf(pid));
     return ticks;
@@ -123,3 +131,21 @@ export const cpuTable = (
   });
   return [header, rule, ...lines].join("\n");
 };
+
+/**
+ * The parties beside the service's own processes: the Redis servers on these ports, by name
+ * (by command name when none is found here, as for a Redis in a container: then every
+ * redis-server on the machine counts), Postgres by command name (all its backends), and this
+ * process (the load generator and the COPY client).
+ */
+export const serverParties = (redis: Record<string, readonly number[]>): CpuParty[] => [
+  ...Object.entries(redis).map(([name, ports]): CpuParty => {
+    const pids = [...redisServerPids(ports).values()];
+    return pids.length > 0 || ports.length === 0 ? { name, pids } : { name, comm: "redis-server" };
+  }),
+  { name: "postgres", comm: "postgres" },
+  { name: "load generator", pid: process.pid },
+];
+
+/** The port of a redis:// URL. */
+export const redisPort = (url: string): number => Number(new URL(url).port || 6379);
