@@ -1,6 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { call } from "@usage/testkit";
+import { benchTopologies } from "./lib/cluster-compare.ts";
 import { cpuTable, redisPort, serverParties } from "./lib/cpu-budget.ts";
 import { createBenchEnv, type Proc, startProcess } from "./lib/env.ts";
 import { cpuMeter, hitBody, hitStages, type StageCpu, scrapeQuantile, single, startGatewayWithClients } from "./lib/hit-stages.ts";
@@ -15,7 +16,12 @@ import { sweepGroupCommit, sweepTable } from "./lib/sweep.ts";
  * `pnpm bench [--duration 10] [--soak 600] [--no-write]`: the ingest and read benchmarks,
  * each beside the baseline measured in the same run, printed as a table (headed by which
  * figures are the gateway alone and which the whole system) and written to
- * docs/benchmarks.md with a chart (docs/benchmarks.svg). --duration: seconds per stage, ≥ 3.
+ * docs/benchmarks-latest.md with a chart (docs/benchmarks.svg). --duration: seconds per stage, ≥ 3.
+ *
+ * `pnpm bench --cluster [--duration 10] [--no-write]`: the ingest stages on one Redis node and
+ * then on a private Redis Cluster, side by side, with the CPU per hit of each process and the
+ * throughput it projects for more machines (lib/cluster-compare.ts); written to the section
+ * "Single node and cluster" of docs/benchmarks.md.
  */
 const { values } = parseArgs({
   options: {
@@ -24,6 +30,7 @@ const { values } = parseArgs({
     "no-write": { type: "boolean", default: false },
     keep: { type: "boolean", default: false },
     sweep: { type: "boolean", default: false },
+    cluster: { type: "boolean", default: false },
   },
 });
 const D = Number(values.duration);
@@ -33,14 +40,21 @@ const SOAK = Number(values.soak);
  * shorter stage leaves a p99 too few samples to mean anything.
  */
 const MIN_DURATION_S = 3;
-if (!(D >= MIN_DURATION_S) || !(SOAK >= 0)) {
+// The cluster comparison is the ingest stages only: a soak or a sweep there is a run of its own.
+if (!(D >= MIN_DURATION_S) || !(SOAK >= 0) || (values.cluster && (SOAK > 0 || values.sweep))) {
   process.stderr.write(
-    `pnpm bench: --duration is seconds per stage, at least ${MIN_DURATION_S} (got ${values.duration}); --soak is seconds, 0 or more (got ${values.soak})\n` +
-      `usage: pnpm bench [--duration SECONDS≥${MIN_DURATION_S}] [--soak SECONDS] [--sweep] [--no-write] [--keep]\n`,
+    `pnpm bench: --duration is seconds per stage, at least ${MIN_DURATION_S} (got ${values.duration}); --soak is seconds, 0 or more (got ${values.soak}); --cluster takes neither --soak nor --sweep\n` +
+      `usage: pnpm bench [--duration SECONDS≥${MIN_DURATION_S}] [--soak SECONDS] [--sweep] [--no-write] [--keep]\n` +
+      `       pnpm bench --cluster [--duration SECONDS≥${MIN_DURATION_S}] [--no-write] [--keep]\n`,
   );
   process.exit(2);
 }
 const step = (text: string): void => void process.stderr.write(`\n▶ ${text}\n`);
+
+if (values.cluster) {
+  await benchTopologies({ durationS: D, write: !values["no-write"], keep: values.keep });
+  process.exit(0);
+}
 
 const env = await createBenchEnv(values.keep);
 const procs: Proc[] = [];
