@@ -2,9 +2,18 @@ import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { call } from "@usage/testkit";
 import { benchTopologies } from "./lib/cluster-compare.ts";
-import { cpuTable, redisPort, serverParties } from "./lib/cpu-budget.ts";
+import { cpuTable, redisPort } from "./lib/cpu-budget.ts";
 import { createBenchEnv, type Proc, startProcess } from "./lib/env.ts";
-import { cpuMeter, hitBody, hitStages, type StageCpu, scrapeQuantile, single, startGatewayWithClients } from "./lib/hit-stages.ts";
+import {
+  cpuMeter,
+  hitBody,
+  hitStages,
+  type StageCpu,
+  scrapeQuantile,
+  serverPartiesOf,
+  single,
+  startGatewayWithClients,
+} from "./lib/hit-stages.ts";
 import { load } from "./lib/load.ts";
 import { describeMachine } from "./lib/machine.ts";
 import { probeInChild } from "./lib/probe.ts";
@@ -63,7 +72,7 @@ const figures: Figure[] = [];
 /** Where the machine's CPU went in each throughput stage (see lib/cpu-budget.ts). */
 const CPU_PARTIES = ["baseline server", "gateway", "worker", "redis", "postgres", "load generator"] as const;
 const budgets: StageCpu[] = [];
-const shared = serverParties({ redis: [redisPort(env.settings.REDIS_URL as string)] });
+const shared = await serverPartiesOf(env, { redis: [redisPort(env.settings.REDIS_URL as string)] });
 const cpuOf = cpuMeter(shared);
 try {
   step("starting the gateway and registering 50 clients");

@@ -1,9 +1,9 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { type PrivateRedisCluster, startPrivateRedisCluster } from "@usage/testkit";
-import { cpuTable, redisPort, serverParties } from "./cpu-budget.ts";
+import { cpuTable, redisPort } from "./cpu-budget.ts";
 import { createBenchEnv, type Proc } from "./env.ts";
-import { hitStages, STAGES, type StageCpu, startGatewayWithClients } from "./hit-stages.ts";
+import { hitStages, STAGES, type StageCpu, serverPartiesOf, startGatewayWithClients } from "./hit-stages.ts";
 import type { LoadResult } from "./load.ts";
 import { describeMachine } from "./machine.ts";
 import { memoryOf } from "./proc-stats.ts";
@@ -66,7 +66,7 @@ const runTopology = async (
     const primaries =
       cluster === undefined ? [redisPort(env.settings.REDIS_URL as string)] : (await cluster.primaries()).map((n) => n.port);
     const replicas = (cluster?.nodes ?? []).map((n) => n.port).filter((port) => !primaries.includes(port));
-    const shared = serverParties({ "redis primaries": primaries, "redis replicas": replicas });
+    const shared = await serverPartiesOf(env, { "redis primaries": primaries, "redis replicas": replicas });
     const budgets: StageCpu[] = [];
     const { gateway, keys, clientIds } = await startGatewayWithClients(env, procs);
     const stages = await hitStages({ env, gateway, keys, clientIds, durationS, shared, budgets, procs });

@@ -2,11 +2,11 @@ import { createHitQueues, createKeys } from "@usage/store";
 import { call, eventually, freePort } from "@usage/testkit";
 import { sql } from "kysely";
 import { openCopy } from "./copy.ts";
-import { type CpuBudget, type CpuParty, measureCpu } from "./cpu-budget.ts";
+import { type CpuBudget, type CpuParty, measureCpu, serverParties } from "./cpu-budget.ts";
 import { type BenchEnv, type Proc, startProcess } from "./env.ts";
 import { type LoadResult, load } from "./load.ts";
 import { paced } from "./probe.ts";
-import { memoryOf } from "./proc-stats.ts";
+import { memoryOf, parentOf } from "./proc-stats.ts";
 
 /**
  * The hit-ingest stages of `pnpm bench` on one Redis topology: single hits and batches into
@@ -66,6 +66,19 @@ export const cpuMeter =
   (shared: readonly CpuParty[]) =>
   <T>(ours: Record<string, Proc | undefined>, stage: () => Promise<T>): Promise<{ result: T; cpu: CpuBudget }> =>
     measureCpu([...Object.entries(ours).map(([name, proc]) => ({ name, pid: proc?.child.pid })), ...shared], stage);
+
+/**
+ * The servers an environment's service uses, as CPU parties: the Redis nodes on `redis`'s
+ * ports by name, and its Postgres server, found as the parent of one of its backends.
+ */
+export const serverPartiesOf = async (env: BenchEnv, redis: Record<string, readonly number[]>): Promise<CpuParty[]> => {
+  const { rows } = await sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(env.db);
+  const backend = rows[0]?.pid;
+  return serverParties(redis, {
+    postmaster: backend === undefined ? undefined : parentOf(backend),
+    database: decodeURIComponent(new URL(env.databaseUrl).pathname.slice(1)),
+  });
+};
 
 /** Starts the gateway and registers 50 clients: the stages spread their load over their keys. */
 export const startGatewayWithClients = async (env: BenchEnv, procs: Proc[]) => {

@@ -53,3 +53,23 @@ export const redisServerPids = (ports: readonly number[]): Map<number, number> =
   }
   return found;
 };
+
+/** A process's parent, from /proc; undefined once it is gone (or when it is not on this machine). */
+export const parentOf = (pid: number | string): number | undefined => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // After the command name (in parentheses, maybe with spaces): state, then the parent's pid.
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  } catch {
+    return undefined;
+  }
+};
+
+/** A process's command line as `ps` shows it: servers such as Postgres put what they do there. */
+export const titleOf = (pid: number | string): string => {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ").trim();
+  } catch {
+    return "";
+  }
+};
