@@ -1,14 +1,22 @@
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { createHitQueues, createKeys } from "@usage/store";
-import { call, eventually, freePort } from "@usage/testkit";
-import { sql } from "kysely";
-import { openCopy } from "./lib/copy.ts";
-import { type CpuBudget, type CpuParty, cpuTable, measureCpu } from "./lib/cpu-budget.ts";
-import { type BenchEnv, createBenchEnv, type Proc, startProcess } from "./lib/env.ts";
+import { call } from "@usage/testkit";
+import { benchTopologies } from "./lib/cluster-compare.ts";
+import { cpuTable, redisPort } from "./lib/cpu-budget.ts";
+import { createBenchEnv, type Proc, startProcess } from "./lib/env.ts";
+import {
+  cpuMeter,
+  hitBody,
+  hitStages,
+  type StageCpu,
+  scrapeQuantile,
+  serverPartiesOf,
+  single,
+  startGatewayWithClients,
+} from "./lib/hit-stages.ts";
 import { load } from "./lib/load.ts";
 import { describeMachine } from "./lib/machine.ts";
-import { paced, probeInChild } from "./lib/probe.ts";
+import { probeInChild } from "./lib/probe.ts";
 import { memoryOf, sampleMemory } from "./lib/proc-stats.ts";
 import { chartSvg, type Figure, markdownTable, textTable } from "./lib/report.ts";
 import { sweepGroupCommit, sweepTable } from "./lib/sweep.ts";
@@ -17,7 +25,12 @@ import { sweepGroupCommit, sweepTable } from "./lib/sweep.ts";
  * `pnpm bench [--duration 10] [--soak 600] [--no-write]`: the ingest and read benchmarks,
  * each beside the baseline measured in the same run, printed as a table (headed by which
  * figures are the gateway alone and which the whole system) and written to
- * docs/benchmarks.md with a chart (docs/benchmarks.svg). --duration: seconds per stage, ≥ 3.
+ * docs/benchmarks-latest.md with a chart (docs/benchmarks.svg). --duration: seconds per stage, ≥ 3.
+ *
+ * `pnpm bench --cluster [--duration 10] [--no-write]`: the ingest stages on one Redis node and
+ * then on a private Redis Cluster, side by side, with the CPU per hit of each process and the
+ * throughput it projects for more machines (lib/cluster-compare.ts); written to the section
+ * "Single node and cluster" of docs/benchmarks.md.
  */
 const { values } = parseArgs({
   options: {
@@ -26,6 +39,7 @@ const { values } = parseArgs({
     "no-write": { type: "boolean", default: false },
     keep: { type: "boolean", default: false },
     sweep: { type: "boolean", default: false },
+    cluster: { type: "boolean", default: false },
   },
 });
 const D = Number(values.duration);
@@ -35,42 +49,21 @@ const SOAK = Number(values.soak);
  * shorter stage leaves a p99 too few samples to mean anything.
  */
 const MIN_DURATION_S = 3;
-if (!(D >= MIN_DURATION_S) || !(SOAK >= 0)) {
+// The cluster comparison is the ingest stages only: a soak or a sweep there is a run of its own.
+if (!(D >= MIN_DURATION_S) || !(SOAK >= 0) || (values.cluster && (SOAK > 0 || values.sweep))) {
   process.stderr.write(
-    `pnpm bench: --duration is seconds per stage, at least ${MIN_DURATION_S} (got ${values.duration}); --soak is seconds, 0 or more (got ${values.soak})\n` +
-      `usage: pnpm bench [--duration SECONDS≥${MIN_DURATION_S}] [--soak SECONDS] [--sweep] [--no-write] [--keep]\n`,
+    `pnpm bench: --duration is seconds per stage, at least ${MIN_DURATION_S} (got ${values.duration}); --soak is seconds, 0 or more (got ${values.soak}); --cluster takes neither --soak nor --sweep\n` +
+      `usage: pnpm bench [--duration SECONDS≥${MIN_DURATION_S}] [--soak SECONDS] [--sweep] [--no-write] [--keep]\n` +
+      `       pnpm bench --cluster [--duration SECONDS≥${MIN_DURATION_S}] [--no-write] [--keep]\n`,
   );
   process.exit(2);
 }
 const step = (text: string): void => void process.stderr.write(`\n▶ ${text}\n`);
 
-const hitBody = (): Record<string, unknown> => ({
-  ip: "203.0.113.7",
-  endpoint: "/v1/things",
-  timestamp: new Date().toISOString(),
-  method: "GET",
-  status: 200,
-});
-const single = (keys: string[]) => keys.map((key) => ({ body: JSON.stringify(hitBody()), headers: { "x-api-key": key } }));
-const batch = (keys: string[], size: number) =>
-  keys.map((key) => ({ body: JSON.stringify({ hits: Array.from({ length: size }, hitBody) }), headers: { "x-api-key": key } }));
-
-/**
- * Hits committed by the worker, read from the daily rollup (updated in the same statement
- * as the rows): polling count(*) over millions of rows took a third of a core from the very
- * Postgres being measured.
- */
-const committedHits = async (env: BenchEnv): Promise<number> => {
-  const { rows } = await sql<{ n: string }>`SELECT coalesce(sum(total), 0) AS n FROM usage_daily`.execute(env.db);
-  return Number(rows[0]?.n ?? 0);
-};
-
-/** A quantile of a Prometheus summary, in ms; `labels` as they follow `quantile` (prom-client's order). */
-const scrapeQuantile = async (metricsUrl: string, name: string, quantile: string, labels = ""): Promise<number> => {
-  const text = await (await fetch(metricsUrl)).text();
-  const escaped = `${name}{quantile="${quantile}"${labels}}`.replace(/[{}.]/g, "\\$&");
-  return Number(new RegExp(`${escaped} ([0-9.e+-]+)`).exec(text)?.[1] ?? Number.NaN) * 1000;
-};
+if (values.cluster) {
+  await benchTopologies({ durationS: D, write: !values["no-write"], keep: values.keep });
+  process.exit(0);
+}
 
 const env = await createBenchEnv(values.keep);
 const procs: Proc[] = [];
@@ -78,32 +71,12 @@ const figures: Figure[] = [];
 
 /** Where the machine's CPU went in each throughput stage (see lib/cpu-budget.ts). */
 const CPU_PARTIES = ["baseline server", "gateway", "worker", "redis", "postgres", "load generator"] as const;
-const budgets: Array<{ stage: string; unit: string; work: number; cpu: CpuBudget }> = [];
-const cpuOf = async <T>(
-  ours: Partial<Record<(typeof CPU_PARTIES)[number], Proc>>,
-  stage: () => Promise<T>,
-): Promise<{ result: T; cpu: CpuBudget }> => {
-  const parties: CpuParty[] = [
-    ...Object.entries(ours).map(([name, proc]) => ({ name, pid: proc?.child.pid })),
-    { name: "redis", comm: "redis-server" },
-    { name: "postgres", comm: "postgres" },
-    // autocannon and the COPY client run in this process
-    { name: "load generator", pid: process.pid },
-  ];
-  return measureCpu(parties, stage);
-};
+const budgets: StageCpu[] = [];
+const shared = await serverPartiesOf(env, { redis: [redisPort(env.settings.REDIS_URL as string)] });
+const cpuOf = cpuMeter(shared);
 try {
   step("starting the gateway and registering 50 clients");
-  const gateway = await startProcess(["apps/gateway/src/server.ts"], env.settings, "/health", false);
-  procs.push(gateway);
-  const clients = await Promise.all(
-    Array.from(
-      { length: 50 },
-      async (_, i) =>
-        (await call(gateway.base, "POST", "/api/register", { name: `bench-${i}`, email: `bench-${i}-${Date.now()}@example.com` })).body,
-    ),
-  );
-  const keys = clients.map((c) => c.api_key as string);
+  const { gateway, keys, clientIds } = await startGatewayWithClients(env, procs);
   const tokens = await Promise.all(
     keys
       .slice(0, 10)
@@ -113,6 +86,7 @@ try {
   );
   const adminToken = (await call(gateway.base, "POST", "/api/auth/token", undefined, { "x-api-key": env.settings.ADMIN_API_KEY as string }))
     .body.access_token as string;
+  const stages = await hitStages({ env, gateway, keys, clientIds, durationS: D, shared, budgets, procs });
 
   /**
    * The usage reads and /health, each timed one by one at a fixed rate from a process of its
@@ -164,10 +138,7 @@ try {
   });
 
   step("service: single-hit ingest, 50 connections");
-  const { result: singleRun, cpu: singleCpu } = await cpuOf({ gateway }, () =>
-    load({ url: `${gateway.base}/api/logs`, variants: single(keys), durationS: D, title: "POST /api/logs" }),
-  );
-  budgets.push({ stage: "service: POST /api/logs", unit: "request", work: singleRun.ok, cpu: singleCpu });
+  const singleRun = await stages.singleHit();
   figures.push({
     what: "service: POST /api/logs, 50 connections",
     scope: "gateway alone",
@@ -177,91 +148,19 @@ try {
     target: { min: 0.7, ofBaseline: true },
   });
 
-  // The batch stage's hits alone fill the queue: the worker drains them below.
-  // One node, one shard: the service's default there.
-  const queues = createHitQueues(env.redis, createKeys(env.settings.REDIS_PREFIX as string), 1);
-  for (const shard of queues.shards) await shard.obliterate({ force: true });
-
   step("service: batch ingest, 500 hits per request");
-  const { result: batchRun, cpu: batchCpu } = await cpuOf({ gateway }, () =>
-    load({
-      url: `${gateway.base}/api/logs/batch`,
-      variants: batch(keys, 500),
-      durationS: D,
-      connections: 20,
-      title: "POST /api/logs/batch ×500",
-    }),
-  );
-  budgets.push({ stage: "service: POST /api/logs/batch ×500", unit: "hit", work: batchRun.ok * 500, cpu: batchCpu });
+  const batchRun = await stages.batch();
   figures.push({
     what: "service: POST /api/logs/batch ×500",
     scope: "gateway alone",
-    value: batchRun.requestsPerSec * 500,
+    value: batchRun.hitsPerSec,
     unit: "hits/s",
     target: { min: 150_000 },
   });
 
   step("worker alone: draining the queue the batch stage filled, beside a raw COPY of as many rows");
-  const metricsPort = await freePort();
-  const startWorker = async (): Promise<Proc> => {
-    const proc = await startProcess(["apps/worker/src/main.ts"], { ...env.settings, WORKER_METRICS_PORT: String(metricsPort) }, "", false);
-    procs.push(proc);
-    await eventually(
-      async () => ((await fetch(`http://127.0.0.1:${metricsPort}/metrics`).catch(() => undefined))?.ok ? true : undefined),
-      30_000,
-      "worker",
-    );
-    return proc;
-  };
-  /**
-   * Each write stage and the COPY it is compared with start from emptied partitions and
-   * write as many rows: a primary key twice as large costs Postgres more per row, and the
-   * stages run one after the other on the same table.
-   */
-  const emptyHits = async (): Promise<void> => void (await sql`TRUNCATE hits`.execute(env.db));
-  /**
-   * The stages count 2xx answers; a request answered after the load generator stopped is
-   * queued all the same. Its hits must be stored before the table is emptied, not land in
-   * the next stage's timed COPY.
-   */
-  const queueIdle = (): Promise<true> =>
-    eventually(
-      async () => {
-        const counts = await queues.counts("waiting", "active", "delayed", "prioritized", "paused");
-        return Object.values(counts).every((n) => n === 0) ? true : undefined;
-      },
-      120_000,
-      "hit queue idle",
-    );
-  const rawCopyStage = async (rows: number, stage: string): Promise<number> => {
-    await queueIdle();
-    await emptyHits();
-    const copier = await openCopy(env.databaseUrl);
-    try {
-      const { result, cpu } = await cpuOf({ gateway, worker }, () =>
-        copier.copy(
-          clients.map((c) => c.client_id as string),
-          rows,
-        ),
-      );
-      budgets.push({ stage, unit: "row", work: rows, cpu });
-      return result;
-    } finally {
-      await copier.close();
-    }
-  };
-
-  const queued = batchRun.ok * 500;
-  await emptyHits();
-  const drainFrom = await committedHits(env);
-  const drainStart = performance.now();
-  const worker = await startWorker();
-  const { cpu: drainCpu } = await cpuOf({ gateway, worker }, () =>
-    eventually(async () => ((await committedHits(env)) >= drainFrom + queued ? true : undefined), 900_000, "queue drained"),
-  );
-  const drainRate = queued / ((performance.now() - drainStart) / 1000);
-  budgets.push({ stage: "worker alone (queue → committed)", unit: "hit", work: queued, cpu: drainCpu });
-  const copyRate = await rawCopyStage(queued, "raw COPY, as many rows as the drain");
+  const drainRate = await stages.drain(batchRun.hits);
+  const copyRate = await stages.rawCopy(batchRun.hits, "raw COPY, as many rows as the drain");
   figures.push({ what: "raw COPY of as many rows as the drain, same table", scope: "baseline", value: copyRate, unit: "rows/s" });
   figures.push({
     what: "worker alone: queue → committed (no HTTP)",
@@ -272,67 +171,26 @@ try {
   });
 
   step("end to end: hits accepted by the gateway until committed by the worker, beside a raw COPY of as many rows");
-  await queueIdle();
-  await emptyHits();
-  const before = await committedHits(env);
-  const started = performance.now();
-  const { result: accepted, cpu: e2eCpu } = await cpuOf({ gateway, worker }, async () => {
-    const e2eRun = await load({
-      url: `${gateway.base}/api/logs/batch`,
-      variants: batch(keys, 500),
-      durationS: D,
-      connections: 8,
-      title: "sustained batch ingest with the worker running",
-    });
-    await eventually(
-      async () => ((await committedHits(env)) >= before + e2eRun.ok * 500 ? true : undefined),
-      600_000,
-      "all accepted hits committed",
-    );
-    return e2eRun.ok * 500;
-  });
-  const e2eRate = accepted / ((performance.now() - started) / 1000);
-  budgets.push({ stage: "service: accepted → committed", unit: "hit", work: accepted, cpu: e2eCpu });
-  const e2eCopyRate = await rawCopyStage(accepted, "raw COPY, as many rows as end to end");
-  await queues.close();
+  const e2e = await stages.endToEnd();
+  const e2eCopyRate = await stages.rawCopy(e2e.hits, "raw COPY, as many rows as end to end");
   figures.push({ what: "raw COPY of as many rows as end to end", scope: "baseline", value: e2eCopyRate, unit: "rows/s" });
   figures.push({
     what: "service: accepted → committed, sustained",
     scope: "whole system",
-    value: e2eRate,
+    value: e2e.hitsPerSec,
     unit: "hits/s",
     baseline: { what: "COPY", value: e2eCopyRate },
     target: { min: 0.8, ofBaseline: true },
   });
 
-  // A fresh worker, so its lag quantiles cover this stage only (not the backlog above).
-  const maxLoadWorkerPeak = memoryOf(worker.child.pid).peakMb;
-  await worker.stop();
-  const halfWorker = await startWorker();
-
   step("half the end-to-end rate: lag from acceptance to commit, and usage reads under that load");
-  const halfRate = Math.max(1, Math.round(e2eRate / 2 / 500));
   // Reads are timed one by one at a fixed rate (see lib/probe.ts), beside the ingest load.
   // The ingest goes on until the probes are done (each warms up before its timed window).
-  const probes = readProbes(D);
-  const [ingest, { daily, top, health }] = await Promise.all([
-    paced({
-      url: `${gateway.base}/api/logs/batch`,
-      method: "POST",
-      variants: batch(keys, 500),
-      perSecond: halfRate,
-      durationS: D + 60,
-      until: probes,
-    }),
-    probes,
-  ]);
+  const half = await stages.halfRate(e2e.hitsPerSec, readProbes);
+  const { daily, top, health } = half.during;
   const failed = [daily, top, health].reduce((sum, probe) => sum + probe.failures, 0);
-  process.stderr.write(`  ingest at ${Math.round(ingest.sentPerSec * 500)} hits/s, ${ingest.failures} failed; reads failed: ${failed}\n`);
-  const workerMetrics = `http://127.0.0.1:${metricsPort}/metrics`;
-  const lag = {
-    p50: await scrapeQuantile(workerMetrics, "usage_ingest_lag_seconds", "0.5"),
-    p99: await scrapeQuantile(workerMetrics, "usage_ingest_lag_seconds", "0.99"),
-  };
+  process.stderr.write(`  ingest at ${Math.round(half.sentHitsPerSec)} hits/s, ${half.failures} failed; reads failed: ${failed}\n`);
+  const { lag } = half;
   // The same reads as timed inside the gateway: what the handler took, without the trip.
   const served = async (route: string): Promise<number> =>
     scrapeQuantile(`${gateway.base}/metrics`, "usage_read_seconds", "0.99", `,route="${route}"`);
@@ -370,16 +228,8 @@ try {
   let soak: Array<Record<string, number>> | undefined;
   if (SOAK > 0) {
     step(`soak: ${SOAK} s at half the end-to-end rate, memory sampled every 10 s`);
-    const sampler = sampleMemory({ gateway: gateway.child.pid, worker: halfWorker.child.pid }, 10_000);
-    await paced({
-      url: `${gateway.base}/api/logs/batch`,
-      method: "POST",
-      variants: batch(keys, 500),
-      perSecond: halfRate,
-      durationS: SOAK,
-      progressS: 30,
-      title: "soak",
-    });
+    const sampler = sampleMemory({ gateway: gateway.child.pid, worker: stages.worker()?.child.pid }, 10_000);
+    await stages.paceBatches(half.perSecond, SOAK, "soak");
     soak = sampler.stop();
     const first = soak[1] ?? soak[0];
     const last = soak[soak.length - 1];
@@ -401,7 +251,8 @@ try {
     });
   }
   const gatewayMem = memoryOf(gateway.child.pid);
-  const workerMem = { peakMb: Math.max(maxLoadWorkerPeak, memoryOf(halfWorker.child.pid).peakMb) };
+  const workerMem = { peakMb: stages.workerPeakMb() };
+  await stages.close();
   figures.push({ what: "gateway peak RSS", scope: "per process", value: gatewayMem.peakMb, unit: "MB", target: { max: 256 } });
   figures.push({ what: "worker peak RSS", scope: "per process", value: workerMem.peakMb, unit: "MB", target: { max: 256 } });
 

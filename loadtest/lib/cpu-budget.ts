@@ -1,10 +1,18 @@
 import { readdirSync, readFileSync } from "node:fs";
+import { parentOf, redisServerPids, titleOf } from "./proc-stats.ts";
 
 /** Kernel clock ticks per second for /proc's utime and stime: 100 on every Linux we run. */
 const TICKS_PER_S = 100;
 
-/** Who used the CPU: our processes by pid, the shared servers by command name. */
-export type CpuParty = { name: string; pid: number | undefined } | { name: string; comm: string };
+/**
+ * Who used the CPU: our processes by pid, a server's several processes by their pids (a Redis
+ * Cluster's primaries), the shared servers by command name, those `keep` says are theirs (it
+ * is asked at each snapshot: a server's backends come and go).
+ */
+export type CpuParty =
+  | { name: string; pid: number | undefined }
+  | { name: string; pids: readonly number[] }
+  | { name: string; comm: string; keep?: (pid: string) => boolean };
 
 const ticksOf = (pid: number | string): number => {
   try {
@@ -43,8 +51,9 @@ const snapshot = (parties: readonly CpuParty[]): Array<Map<string, number>> => {
   const comms = new Map(pids.map((pid) => [pid, commOf(pid)]));
   return parties.map((party) => {
     if ("pid" in party) return new Map(party.pid === undefined ? [] : [[String(party.pid), ticksOf(party.pid)]]);
+    if ("pids" in party) return new Map(party.pids.map((pid) => [String(pid), ticksOf(pid)]));
     const ticks = new Map<string, number>();
-    for (const [pid, comm] of comms) if (comm === party.comm) ticks.set(pid, ticksOf(pid));
+    for (const [pid, comm] of comms) if (comm === party.comm && (party.keep?.(pid) ?? true)) ticks.set(pid, ticksOf(pid));
     return ticks;
   });
 };
@@ -123,3 +132,42 @@ export const cpuTable = (
   });
   return [header, rule, ...lines].join("\n");
 };
+
+/**
+ * Whether a process is of the Postgres server whose postmaster is `postmaster` and does not
+ * serve another database than `database`: other servers on the machine (another run's
+ * private primary and replica) and other databases' backends are not this run's work.
+ */
+const ofPostgres =
+  (postmaster: number, database: string) =>
+  (pid: string): boolean => {
+    if (Number(pid) !== postmaster && parentOf(pid) !== postmaster) return false;
+    const title = titleOf(pid);
+    // A backend's title: "postgres: [cluster: ]user database host(port)|[local] activity".
+    const named = / (\S+) (?:\S+\(\d+\)|\[local\])/.exec(title)?.[1] ?? /autovacuum worker (\S+)/.exec(title)?.[1];
+    return named === undefined || named === database;
+  };
+
+/**
+ * The parties beside the service's own processes: the Redis servers on these ports, by name
+ * (by command name when none is found here, as for a Redis in a container: then every
+ * redis-server on the machine counts); the Postgres server's processes that may work for
+ * `postgres.database` (every process named postgres when its postmaster is not found here);
+ * and this process (the load generator and the COPY client).
+ */
+export const serverParties = (
+  redis: Record<string, readonly number[]>,
+  postgres: { postmaster: number | undefined; database: string },
+): CpuParty[] => [
+  ...Object.entries(redis).map(([name, ports]): CpuParty => {
+    const pids = [...redisServerPids(ports).values()];
+    return pids.length > 0 || ports.length === 0 ? { name, pids } : { name, comm: "redis-server" };
+  }),
+  postgres.postmaster === undefined
+    ? { name: "postgres", comm: "postgres" }
+    : { name: "postgres", comm: "postgres", keep: ofPostgres(postgres.postmaster, postgres.database) },
+  { name: "load generator", pid: process.pid },
+];
+
+/** The port of a redis:// URL. */
+export const redisPort = (url: string): number => Number(new URL(url).port || 6379);

@@ -1,13 +1,14 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { rmSync } from "node:fs";
 import { createDb, type Db, ensureDatabase, ensureIngestPartitions, migrateToLatest } from "@usage/db";
+import { createRedis, isCluster, type RedisConnection } from "@usage/store";
 import { adminQuery, eventually, freePort } from "@usage/testkit";
-import { Redis } from "ioredis";
 
 export interface BenchEnv {
   settings: Record<string, string>;
   db: Db;
-  redis: Redis;
+  /** The bench's own connection to the Redis the service uses: one node, or the private cluster. */
+  redis: RedisConnection;
   databaseUrl: string;
   cleanup(): Promise<void>;
 }
@@ -27,8 +28,13 @@ export const serviceSettings = (databaseUrl: string, redisUrl: string, prefix: s
   SPOOL_DIR: spoolDir,
 });
 
-/** A database and Redis prefix of this run's own, removed at the end. */
-export const createBenchEnv = async (keep: boolean): Promise<BenchEnv> => {
+/**
+ * A database and Redis prefix of this run's own, removed at the end. With `clusterSeeds` (a
+ * private cluster's REDIS_CLUSTER_NODES) the service uses that cluster instead of REDIS_URL,
+ * with the hit queue in as many shards as the service's default there; its keys go with
+ * the cluster when the caller stops it.
+ */
+export const createBenchEnv = async (keep: boolean, clusterSeeds?: string): Promise<BenchEnv> => {
   const suffix = Date.now().toString(36);
   const base = new URL(process.env.DATABASE_URL ?? "postgres://127.0.0.1:5432/usage");
   base.pathname = `/usage_bench_${suffix}`;
@@ -40,16 +46,26 @@ export const createBenchEnv = async (keep: boolean): Promise<BenchEnv> => {
   const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
   const prefix = `bench_${suffix}`;
   const spoolDir = `var/bench-spool-${suffix}`;
-  const redis = new Redis(redisUrl);
+  const redisClusterNodes = clusterSeeds?.split(",").map((seed) => {
+    const at = seed.lastIndexOf(":");
+    return { host: seed.slice(0, at), port: Number(seed.slice(at + 1)) };
+  });
+  // "blocking": the bench's queue questions wait out a slow moment instead of failing the run.
+  const redis = createRedis({ redisUrl, redisClusterNodes }, "blocking");
+  const settings = serviceSettings(databaseUrl, redisUrl, prefix, spoolDir);
+  const topology: Record<string, string> =
+    clusterSeeds === undefined ? { HIT_QUEUE_SHARDS: "1" } : { REDIS_CLUSTER_NODES: clusterSeeds, HIT_QUEUE_SHARDS: "3" };
   return {
     databaseUrl,
     db,
     redis,
-    settings: serviceSettings(databaseUrl, redisUrl, prefix, spoolDir),
+    settings: { ...settings, ...topology },
     async cleanup() {
       await db.destroy();
-      const stream = redis.scanStream({ match: `${prefix}:*`, count: 1000 });
-      for await (const keys of stream as AsyncIterable<string[]>) if (keys.length > 0) await redis.unlink(...keys);
+      if (!isCluster(redis)) {
+        const stream = redis.scanStream({ match: `${prefix}:*`, count: 1000 });
+        for await (const keys of stream as AsyncIterable<string[]>) if (keys.length > 0) await redis.unlink(...keys);
+      }
       redis.disconnect();
       rmSync(spoolDir, { recursive: true, force: true });
       if (!keep) await adminQuery(databaseUrl, `DROP DATABASE IF EXISTS "usage_bench_${suffix}" WITH (FORCE)`);

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 /** Resident memory of a process, now and at its peak (VmHWM), in MB, from /proc. */
 export const memoryOf = (pid: number | undefined): { rssMb: number; peakMb: number } => {
@@ -31,4 +31,45 @@ export const sampleMemory = (pids: Record<string, number | undefined>, everyMs: 
       return samples;
     },
   };
+};
+
+/**
+ * The redis-server processes serving these ports, found by the title Redis gives itself
+ * ("redis-server 127.0.0.1:6379 [cluster]"): other Redis servers on the machine (another
+ * run's private cluster) are not ours to count.
+ */
+export const redisServerPids = (ports: readonly number[]): Map<number, number> => {
+  const found = new Map<number, number>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, "utf8").trim() !== "redis-server") continue;
+      const title = readFileSync(`/proc/${entry}/cmdline`, "utf8").replaceAll("\0", " ");
+      const port = Number(/:(\d+)(?:\s|$)/.exec(title)?.[1]);
+      if (ports.includes(port)) found.set(port, Number(entry));
+    } catch {
+      // gone since it was listed
+    }
+  }
+  return found;
+};
+
+/** A process's parent, from /proc; undefined once it is gone (or when it is not on this machine). */
+export const parentOf = (pid: number | string): number | undefined => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // After the command name (in parentheses, maybe with spaces): state, then the parent's pid.
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  } catch {
+    return undefined;
+  }
+};
+
+/** A process's command line as `ps` shows it: servers such as Postgres put what they do there. */
+export const titleOf = (pid: number | string): string => {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ").trim();
+  } catch {
+    return "";
+  }
 };

@@ -157,3 +157,21 @@ export const chartSvg = (input: ChartInput): string => {
   }
   return `<svg xmlns="http://www.w3.org/2000/svg" width="880" height="${y + 10}" font-family="sans-serif"><rect width="100%" height="100%" fill="#fff"/>${body}</svg>\n`;
 };
+
+/**
+ * `doc` with the section under `heading` (a "## " line) holding `body`: its old body, up to
+ * the next "## " heading, replaced; a section not there yet goes before the first one, so
+ * the newest run reads first and every other section stays as it was.
+ */
+export const replaceSection = (doc: string, heading: string, body: string): string => {
+  const section = `${heading}\n\n${body.trim()}\n\n`;
+  const at = doc.indexOf(`\n${heading}\n`);
+  if (at >= 0) {
+    const next = doc.indexOf("\n## ", at + heading.length + 1);
+    return `${doc.slice(0, at + 1)}${section}${next < 0 ? "" : doc.slice(next + 1)}`.replace(/\n+$/, "\n");
+  }
+  const first = doc.indexOf("\n## ");
+  return first < 0
+    ? `${doc.replace(/\n*$/, "\n\n")}${section}`.replace(/\n+$/, "\n")
+    : `${doc.slice(0, first + 1)}${section}${doc.slice(first + 1)}`;
+};
