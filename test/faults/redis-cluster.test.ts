@@ -46,7 +46,8 @@ describe("faults on a Redis Cluster, two gateways and a read replica", () => {
     } finally {
       await system.stop();
     }
-  }, 60_000);
+    // A worker stopped with a shard still queued waits out its drain and close bounds (~40 s).
+  }, 90_000);
 
   it("(A) each primary is killed with SIGKILL in turn and rejoins as a replica", async () => {
     const redis = system.redis;
