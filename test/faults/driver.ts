@@ -12,24 +12,31 @@ interface Pending {
 }
 
 /**
- * An SDK-like load: a steady stream of hits with distinct event ids, spread over clients;
- * a request that fails (refused connection, 503) is sent again as is, later. Records when
- * each hit was acknowledged (202).
+ * An SDK-like load: a steady stream of hits with distinct event ids, spread over clients and
+ * over the gateways in turn (as a load balancer would); a request that fails (refused
+ * connection, 503) is sent again as is, later, to the next gateway. Records when each hit was
+ * acknowledged (202), and how many requests were answered 202 at their first attempt.
  */
 export class Driver {
   readonly acked = new Map<string, { clientId: string; at: number }>();
+  /** Failed attempts (first ones and retries) by what they met: `HTTP 503`, `ECONNREFUSED`, … */
   readonly errors = new Map<string, number>();
+  /** Requests made (a single hit or a batch), each counted once however often it was retried. */
+  requests = 0;
+  /** Requests whose first attempt was answered 202. */
+  answeredFirstTime = 0;
   #retry: Pending[] = [];
   #timer: NodeJS.Timeout | undefined;
   #inflight = new Set<Promise<void>>();
   #tick = 0;
+  #attempts = 0;
 
-  readonly #base: () => string;
+  readonly #bases: () => readonly string[];
   readonly #clients: DriverClient[];
   readonly #everyMs: number;
 
-  constructor(base: () => string, clients: DriverClient[], everyMs = 50) {
-    this.#base = base;
+  constructor(bases: () => readonly string[], clients: DriverClient[], everyMs = 50) {
+    this.#bases = bases;
     this.#clients = clients;
     this.#everyMs = everyMs;
   }
@@ -51,6 +58,16 @@ export class Driver {
     }
   }
 
+  /** Requests not acknowledged yet (waiting for a retry or in flight): 0 once `stop` drained them. */
+  get pending(): number {
+    return this.#retry.length + this.#inflight.size;
+  }
+
+  /** Sum of `errors`: attempts that met no 202. */
+  get failedAttempts(): number {
+    return [...this.errors.values()].reduce((sum, n) => sum + n, 0);
+  }
+
   #send(): void {
     const client = this.#clients[this.#tick % this.#clients.length] as DriverClient;
     const size = this.#tick % 2 === 0 ? 1 : 10;
@@ -61,13 +78,16 @@ export class Driver {
       timestamp: new Date().toISOString(),
       event_id: randomUUID(),
     }));
+    this.requests++;
     this.#post({ client, hits, attempts: 0 });
     if (this.#retry.length > 0 && this.#tick % 4 === 0) this.#post(this.#retry.shift() as Pending);
   }
 
   #post(pending: Pending): void {
     const single = pending.hits.length === 1;
-    const run = fetch(`${this.#base()}${single ? "/api/logs" : "/api/logs/batch"}`, {
+    const bases = this.#bases();
+    const base = bases[this.#attempts++ % bases.length];
+    const run = fetch(`${base}${single ? "/api/logs" : "/api/logs/batch"}`, {
       method: "POST",
       headers: { "content-type": "application/json", "x-api-key": pending.client.key },
       body: JSON.stringify(single ? pending.hits[0] : { hits: pending.hits }),
@@ -77,6 +97,7 @@ export class Driver {
         await response.arrayBuffer();
         if (response.status === 202) {
           const at = Date.now();
+          if (pending.attempts === 0) this.answeredFirstTime++;
           for (const hit of pending.hits)
             if (!this.acked.has(hit.event_id)) this.acked.set(hit.event_id, { clientId: pending.client.id, at });
           return;

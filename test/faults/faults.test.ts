@@ -1,10 +1,8 @@
-import { mkdirSync, writeFileSync } from "node:fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Cluster } from "./cluster.ts";
-import { Driver, type DriverClient } from "./driver.ts";
-import { type ScenarioResult, StorageWatch, table } from "./report.ts";
-
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { afterAll, beforeAll, describe, it } from "vitest";
+import type { DriverClient } from "./driver.ts";
+import { ProxiedSystem } from "./proxied-system.ts";
+import { type ScenarioResult, writeReport } from "./report.ts";
+import { expectExactlyOnce, pause, runScenario } from "./scenario.ts";
 
 /**
  * The fault suite: a steady SDK-like load while one fault at a time strikes; then the queue
@@ -12,51 +10,35 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * raw rows. Prints the figures and writes them to var/fault-report.md.
  */
 describe("no acknowledged hit is lost", () => {
-  const cluster = new Cluster();
+  const system = new ProxiedSystem();
   const results: ScenarioResult[] = [];
   let clients: DriverClient[];
 
   beforeAll(async () => {
-    await cluster.start();
-    clients = await cluster.registerClients(4);
+    await system.start();
+    clients = await system.registerClients(4);
   });
   afterAll(async () => {
-    const report = table(results);
-    process.stdout.write(`\n${report}\n\n`);
-    mkdirSync("var", { recursive: true });
-    writeFileSync("var/fault-report.md", `${report}\n`);
-    await cluster.stop();
+    try {
+      writeReport("One Redis node, one gateway", results);
+    } finally {
+      await system.stop();
+    }
   });
 
-  const scenario = async (name: string, fault: () => Promise<void>): Promise<ScenarioResult> => {
-    const driver = new Driver(() => cluster.gateway.base, clients);
-    const watch = new StorageWatch(cluster.env.db, driver.acked);
-    driver.start();
-    watch.start();
-    await pause(2_000);
-    await fault();
-    await pause(2_000);
-    await driver.stop();
-    await watch.until(120_000);
-    watch.stop();
-    const retried = [...driver.errors.values()].reduce((sum, n) => sum + n, 0);
-    const result = await watch.result(name, retried);
+  const scenario = async (name: string, fault: () => Promise<void>) => {
+    const result = await runScenario(system, clients, name, fault);
     results.push(result);
     return result;
-  };
-
-  const expectExactlyOnce = (result: ScenarioResult): void => {
-    expect(result.acknowledged).toBeGreaterThan(100);
-    expect(result, JSON.stringify(result)).toMatchObject({ lost: 0, duplicated: 0, rollupMismatches: 0 });
   };
 
   it("(1) the worker is killed with SIGKILL three times", async () => {
     expectExactlyOnce(
       await scenario("worker SIGKILL ×3", async () => {
         for (let i = 0; i < 3; i++) {
-          await cluster.killWorker();
+          await system.killWorker();
           await pause(1_000);
-          cluster.startWorker();
+          system.startWorker();
           await pause(2_000);
         }
       }),
@@ -64,15 +46,15 @@ describe("no acknowledged hit is lost", () => {
   });
 
   it("(2) the gateway is killed with SIGKILL and restarted", async () => {
-    expectExactlyOnce(await scenario("gateway SIGKILL + restart", () => cluster.restartGateway()));
+    expectExactlyOnce(await scenario("gateway SIGKILL + restart", () => system.restartGateway()));
   });
 
   it("(3) Redis is cut off for 10 s", async () => {
     expectExactlyOnce(
       await scenario("Redis cut 10 s", async () => {
-        cluster.redisProxy.cut();
+        system.redisProxy.cut();
         await pause(10_000);
-        cluster.redisProxy.restore();
+        system.redisProxy.restore();
       }),
     );
   });
@@ -80,9 +62,9 @@ describe("no acknowledged hit is lost", () => {
   it("(4) Postgres is cut off for 30 s", async () => {
     expectExactlyOnce(
       await scenario("Postgres cut 30 s", async () => {
-        cluster.pgProxy.cut();
+        system.pgProxy.cut();
         await pause(30_000);
-        cluster.pgProxy.restore();
+        system.pgProxy.restore();
       }),
     );
   });
@@ -90,9 +72,9 @@ describe("no acknowledged hit is lost", () => {
   it("(5) Redis is killed and restarted from its AOF", async () => {
     expectExactlyOnce(
       await scenario("Redis SIGKILL + restart (AOF)", async () => {
-        await cluster.redis.kill();
+        await system.redis.kill();
         await pause(1_000);
-        await cluster.redis.start();
+        await system.redis.start();
       }),
     );
   });

@@ -1,3 +1,4 @@
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import type { Db } from "@usage/db";
 import { sql } from "kysely";
 
@@ -10,6 +11,19 @@ export interface ScenarioResult {
   rollupMismatches: number;
   maxLagMs: number;
   retriedRequests: number;
+  /** Requests the driver made (a hit or a batch, retries not counted again). */
+  requests: number;
+  /** Of those, the ones answered 202 at their first attempt. */
+  answeredFirstTime: number;
+  /** What the scenario measured besides (failover times, reads). */
+  notes: string;
+}
+
+/** What the report needs of the load: see Driver. */
+export interface LoadFigures {
+  requests: number;
+  answeredFirstTime: number;
+  failedAttempts: number;
 }
 
 /**
@@ -64,7 +78,7 @@ export class StorageWatch {
     clearInterval(this.#timer);
   }
 
-  async result(scenario: string, retriedRequests: number): Promise<ScenarioResult> {
+  async result(scenario: string, load: LoadFigures, notes = ""): Promise<ScenarioResult> {
     const ids = [...this.acked.keys()];
     const { rows } = await sql<{ rows: number; distinct: number }>`
       SELECT count(*)::int AS rows, count(DISTINCT id)::int AS distinct FROM hits WHERE id = ANY(${ids}::uuid[])`.execute(this.db);
@@ -87,18 +101,48 @@ export class StorageWatch {
       duplicated: (rows[0]?.rows ?? 0) - stored,
       rollupMismatches: mismatches[0]?.n ?? 0,
       maxLagMs: maxLag,
-      retriedRequests,
+      retriedRequests: load.failedAttempts,
+      requests: load.requests,
+      answeredFirstTime: load.answeredFirstTime,
+      notes,
     };
   }
 }
 
+/** Requests answered 202 at their first attempt, in % of all requests (100 with none made). */
+export const firstTimeShare = (r: Pick<ScenarioResult, "requests" | "answeredFirstTime">): number =>
+  r.requests === 0 ? 100 : (100 * r.answeredFirstTime) / r.requests;
+
 export const table = (results: ScenarioResult[]): string => {
   const header =
-    "| scenario | acknowledged | stored | lost | duplicated | rollup mismatches | max lag 202→commit | requests retried by the client |";
-  const rule = "|---|---:|---:|---:|---:|---:|---:|---:|";
+    "| scenario | acknowledged | stored | lost | duplicated | rollup mismatches | max lag 202→commit | requests retried by the client | requests answered 202 at once | notes |";
+  const rule = "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|";
   const lines = results.map(
     (r) =>
-      `| ${r.scenario} | ${r.acknowledged} | ${r.stored} | ${r.lost} | ${r.duplicated} | ${r.rollupMismatches} | ${(r.maxLagMs / 1000).toFixed(1)} s | ${r.retriedRequests} |`,
+      `| ${r.scenario} | ${r.acknowledged} | ${r.stored} | ${r.lost} | ${r.duplicated} | ${r.rollupMismatches} | ${(r.maxLagMs / 1000).toFixed(1)} s | ${r.retriedRequests} | ${r.answeredFirstTime} / ${r.requests} (${firstTimeShare(r).toFixed(2)} %) | ${r.notes} |`,
   );
   return [header, rule, ...lines].join("\n");
+};
+
+const REPORT = "var/fault-report.md";
+
+/**
+ * Prints a test file's table and puts it in var/fault-report.md under its own heading,
+ * keeping the other files' sections (each file of the suite runs in a process of its own).
+ */
+export const writeReport = (section: string, results: ScenarioResult[]): void => {
+  const body = `## ${section}\n\n_${new Date().toISOString()}_\n\n${table(results)}\n`;
+  process.stdout.write(`\n${body}\n`);
+  let previous = "";
+  try {
+    previous = readFileSync(REPORT, "utf8");
+  } catch {
+    // First file of the run to report.
+  }
+  const others = previous
+    .split(/^(?=## )/m)
+    .filter((part) => part.startsWith("## ") && !part.startsWith(`## ${section}\n`))
+    .map((part) => part.trimEnd());
+  mkdirSync("var", { recursive: true });
+  writeFileSync(REPORT, `${[...others, body.trimEnd()].join("\n\n")}\n`);
 };

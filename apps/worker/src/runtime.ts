@@ -45,6 +45,9 @@ export const startWorker = async (config: Readonly<WorkerConfig>, log: Logger, c
   const exportStore = createPgExportStore(db, pool);
   const blocking = createRedis(config, "blocking");
   const commands = createRedis(config, "blocking", { enableAutoPipelining: true });
+  // Change messages are at most once: a publish fails fast instead of waiting, as the
+  // "blocking" role would, for a node that died (its jobs would wait with it, every shard's).
+  const publisher = createRedis(config, "command");
   const metrics = createWorkerMetrics();
 
   // Partitions must exist before the first batch; a failure here is retried by the scheduler.
@@ -56,7 +59,7 @@ export const startWorker = async (config: Readonly<WorkerConfig>, log: Logger, c
   const onQueueError = (error: Error, queue: string): void => log.warn({ err: error, queue }, "queue error");
   const hitQueues = createHitQueues(commands, keys, config.hitQueueShards, { onError: onQueueError });
   // One processor for every shard: jobs of all shards share its statements.
-  const processHits = createHitProcessor({ db, publisher: commands, keys, metrics, log });
+  const processHits = createHitProcessor({ db, publisher, keys, metrics, log });
   const hitWorkers = hitQueues.shards.map(
     (shard) =>
       new Worker(shard.name, processHits, {
@@ -169,6 +172,7 @@ export const startWorker = async (config: Readonly<WorkerConfig>, log: Logger, c
           () => hitQueues.close(),
           () => new Promise((resolve) => (metricsServer ? metricsServer.close(resolve) : resolve(undefined))),
           () => bounded(commands.quit(), closeTimeoutMs).catch(() => commands.disconnect()),
+          () => bounded(publisher.quit(), closeTimeoutMs).catch(() => publisher.disconnect()),
           () => bounded(blocking.quit(), closeTimeoutMs).catch(() => blocking.disconnect()),
           () => db.destroy(),
         ];

@@ -40,6 +40,10 @@ export const createPool = (url: string, options: DbOptions = {}): pg.Pool => {
   });
   // An idle client that loses its server emits here; without a listener it would crash the process.
   pool.on("error", () => {});
+  // A client checked out has no listener of the pool's: when its server goes (a replica
+  // stopped, a backend terminated) its 'error' event would crash the process the same way.
+  // The query in flight is rejected on its own, and the pool drops the dead client on release.
+  pool.on("connect", (client) => client.on("error", () => {}));
   return pool;
 };
 

@@ -33,9 +33,9 @@ export interface RedisTestEnv {
   cleanup(): Promise<void>;
 }
 
-/** A connection to the test Redis and a key prefix private to the calling test file. */
-export const createRedisTestEnv = (prefix = `t_${uniqueSuffix()}`): RedisTestEnv => {
-  const redis = connectTestRedis();
+/** A connection to the test Redis (or to the cluster `nodes`) and a key prefix private to the calling test file. */
+export const createRedisTestEnv = (prefix = `t_${uniqueSuffix()}`, nodes = testClusterNodes()): RedisTestEnv => {
+  const redis = connectTestRedis(nodes);
   return {
     redis,
     prefix,
@@ -55,14 +55,14 @@ export interface TestDatabaseSource {
 /**
  * A database cloned from the migrated template and a Redis key prefix, both private to the
  * calling test file, removed by cleanup(). In a cluster run the env names the cluster, unless
- * the test brings a Redis of its own (REDIS_URL in `overrides`).
+ * the test brings a Redis of its own (REDIS_URL or REDIS_CLUSTER_NODES in `overrides`).
  */
 export const createTestEnv = async (overrides: Record<string, string> = {}, source?: TestDatabaseSource): Promise<TestEnv> => {
   const { pg, template } = source ?? { pg: inject("pgServers"), template: inject("templateDatabase") };
   const suffix = uniqueSuffix();
   const name = `usage_t_${suffix}`;
   await adminQuery(pg.primary, `CREATE DATABASE "${name}" TEMPLATE "${template}"`);
-  const clusterNodes = overrides.REDIS_URL === undefined ? testClusterNodes() : undefined;
+  const clusterNodes = overrides.REDIS_URL === undefined ? (overrides.REDIS_CLUSTER_NODES ?? testClusterNodes()) : undefined;
   const env: Record<string, string> = {
     ...(clusterNodes === undefined ? {} : { REDIS_CLUSTER_NODES: clusterNodes }),
     NODE_ENV: "test",
@@ -79,7 +79,7 @@ export const createTestEnv = async (overrides: Record<string, string> = {}, sour
   const config = parseGatewayConfig(env);
   const workerConfig = parseWorkerConfig(env);
   const db = createDb(config.databaseUrl, { max: 4 });
-  const { redis, cleanup: cleanupRedis } = createRedisTestEnv(config.redisPrefix);
+  const { redis, cleanup: cleanupRedis } = createRedisTestEnv(config.redisPrefix, clusterNodes);
   return {
     config,
     workerConfig,

@@ -33,7 +33,14 @@ export const spawnGateway = async (env: Record<string, string>, options: SpawnOp
   const port = await freePort();
   const app = spawnApp("apps/gateway/src/server.ts", { ...env, PORT: String(port) }, options);
   const base = `http://127.0.0.1:${port}`;
-  await eventually(async () => ((await fetch(`${base}/health`)).ok ? true : undefined), 20_000, `gateway on ${port}`);
+  try {
+    await eventually(async () => ((await fetch(`${base}/health`)).ok ? true : undefined), 20_000, `gateway on ${port}`);
+  } catch (error) {
+    // The caller never gets a handle on it: ended here, or it would outlive the test.
+    app.child.kill("SIGKILL");
+    await app.exited;
+    throw error;
+  }
   return { ...app, base };
 };
 

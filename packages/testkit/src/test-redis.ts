@@ -8,11 +8,10 @@ export const testClusterNodes = (): string | undefined => inject("redisClusterNo
 
 /**
  * A connection to the test run's Redis (the shared node, or the private cluster under
- * USAGE_TEST_REDIS=cluster), for tests to look at and seed keys. It retries like a worker's:
- * a test's own reads never fail over to anything.
+ * USAGE_TEST_REDIS=cluster; or the cluster `nodes` a test started), for tests to look at and
+ * seed keys. It retries like a worker's: a test's own reads never fail over to anything.
  */
-export const connectTestRedis = (): Redis | Cluster => {
-  const nodes = testClusterNodes();
+export const connectTestRedis = (nodes = testClusterNodes()): Redis | Cluster => {
   const redis =
     nodes === undefined
       ? new Redis(TEST_REDIS_URL)
