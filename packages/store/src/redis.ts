@@ -59,11 +59,19 @@ export const createRedis = (target: RedisTarget, role: RedisRole, tuning: RedisT
       enableOfflineQueue,
       redisOptions: nodeOptions(role),
       clusterRetryStrategy: reconnectDelay,
-      // Node connections come back after a restart without waiting for a MOVED.
-      clusterNodeRetryStrategy: reconnectDelay,
+      // No clusterNodeRetryStrategy: a node connection that drops ends, failing its commands
+      // into the cluster's own retry (waiting roles) or the caller's fallback (command role).
+      // A node connection that reconnects instead keeps its queued commands, and when the
+      // slots move away from the dead node ioredis drops that connection without failing them:
+      // they never settle (a worker's shard consumer stopped for good). The next slots refresh
+      // (every 2 s) opens connections to the nodes that serve slots again.
       // The command role never sends a command again after its connection dropped or while
       // the cluster is down (a failover): it fails, and the caller falls back, as on one node.
-      ...(role === "command" ? { retryDelayOnFailover: 0, retryDelayOnClusterDown: 0 } : { retryDelayOnFailover: 200 }),
+      // The waiting roles retry such a command every 200 ms for up to about 13 s (64 tries;
+      // ioredis counts every retry as a redirection): a failover takes 2-3 s.
+      ...(role === "command"
+        ? { retryDelayOnFailover: 0, retryDelayOnClusterDown: 0 }
+        : { retryDelayOnFailover: 200, retryDelayOnClusterDown: 200, maxRedirections: 64 }),
       shardedSubscribers: role === "subscriber",
       // A promoted replica is found within a second or two even without a MOVED to learn from.
       slotsRefreshInterval: 2_000,

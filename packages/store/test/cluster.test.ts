@@ -172,4 +172,35 @@ describe("Redis layer on a Redis Cluster", () => {
     for (const shard of queues.shards) await shard.obliterate({ force: true });
     await queues.close();
   });
+
+  it("settles the commands sent to a primary that died, once its replica has taken over (waiting roles too)", async () => {
+    const waiting = createRedis(target(), "blocking");
+    await waitReady(waiting);
+    const key = `${prefix}:failover-probe`;
+    const victim = await cluster.primaryOf(slotOf(key));
+    await cluster.kill(victim);
+    try {
+      // Sent while the node is dead and before the failover: they wait on its connection.
+      const settled: Array<"ok" | "error"> = [];
+      const sent = Array.from({ length: 5 }, (_, i) =>
+        new Promise((resolve) => setTimeout(resolve, i * 200))
+          .then(() => waiting.incr(key))
+          .then(
+            () => settled.push("ok"),
+            () => settled.push("error"),
+          ),
+      );
+      await expect
+        .poll(async () => (await cluster.primaryOf(slotOf(key)).catch(() => victim)).address, { timeout: 20_000 })
+        .not.toBe(victim.address);
+      // The dead node stays dead: nothing may wait for it to come back.
+      await Promise.race([Promise.all(sent), new Promise((resolve) => setTimeout(resolve, 10_000))]);
+      expect(settled).toHaveLength(5);
+      // A waiting role sends them again to the new primary: none is lost.
+      expect(settled.every((outcome) => outcome === "ok")).toBe(true);
+    } finally {
+      waiting.disconnect();
+      await cluster.restart(victim);
+    }
+  });
 });
