@@ -42,9 +42,13 @@ describe("cancelling a running export", () => {
   const stopped = (exportId: string) =>
     eventually(
       async () => {
-        const job = await queue.getJob(exportId);
-        if ((await job?.getState()) !== "completed") return undefined;
-        return (await chunkCount(h.db, exportId)) === 0 && (await exportBackends()) === 0 ? job : undefined;
+        // The state first, then the job: a job read before it completed has no returnvalue yet.
+        const state = await queue.getJobState(exportId);
+        // Kept as the last error, so a timeout says why the job ended otherwise.
+        if (state === "failed") throw new Error(`the job failed: ${(await queue.getJob(exportId))?.failedReason}`);
+        if (state !== "completed") return undefined;
+        if ((await chunkCount(h.db, exportId)) !== 0 || (await exportBackends()) !== 0) return undefined;
+        return queue.getJob(exportId);
       },
       CANCEL_WITHIN_MS,
       "the export stopped and its chunks removed",
@@ -53,7 +57,12 @@ describe("cancelling a running export", () => {
   it("stops within 2 s of a cancel while rows stream, and removes what it wrote", async () => {
     const exportId = await insertExport(h.db, range);
     await enqueueExport(queue, exportId);
-    await eventually(async () => ((await chunkCount(h.db, exportId)) >= 20 ? true : undefined), 20_000, "20 chunks");
+    // The count runs beside the rows: the cancel waits for it, so the row's total is known.
+    await eventually(
+      async () => ((await chunkCount(h.db, exportId)) >= 20 && (await exportRow(h.db, exportId))?.total != null ? true : undefined),
+      20_000,
+      "20 chunks and the count",
+    );
     expect((await exportRow(h.db, exportId))?.status).toBe("running");
     await cancel(exportId);
     const job = await stopped(exportId);

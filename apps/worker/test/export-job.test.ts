@@ -27,9 +27,9 @@ describe("export job on a real queue and database", () => {
     await enqueueExport(queue, exportId);
     return eventually(
       async () => {
-        const job = await queue.getJob(exportId);
-        const state = await job?.getState();
-        return state === "completed" || state === "failed" ? job : undefined;
+        // The state first, then the job: a job read before it ended has no outcome yet.
+        const state = await queue.getJobState(exportId);
+        return state === "completed" || state === "failed" ? queue.getJob(exportId) : undefined;
       },
       30_000,
       `export ${exportId} settled`,
@@ -103,7 +103,8 @@ describe("export job on a real queue and database", () => {
         SELECT ${resumed}, seq, rows, last_ts, last_client_id, last_id, data FROM export_chunks
         WHERE export_id = ${whole} AND seq < ${kept}`.execute(h.db);
       const job = await settled(resumed);
-      expect(job.returnvalue).toMatchObject({ outcome: "completed" });
+      // With the failure's reason beside it, so a failed job says why in the diff.
+      expect({ value: job.returnvalue, failedReason: job.failedReason }).toMatchObject({ value: { outcome: "completed" } });
       expect((await readExport(h.db, resumed)).text === file).toBe(true);
       // The count is kept from the first run; on completion it becomes what the file holds.
       expect(await exportRow(h.db, resumed)).toMatchObject({ total: data.hits.length, processed: data.hits.length });
