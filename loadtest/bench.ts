@@ -19,6 +19,7 @@ import { describeMachine } from "./lib/machine.ts";
 import { probeInChild } from "./lib/probe.ts";
 import { memoryOf, sampleMemory } from "./lib/proc-stats.ts";
 import { chartSvg, type Figure, markdownTable, textTable } from "./lib/report.ts";
+import { benchSingle, gatewayAloneFigure, wholeSystemSingleHits } from "./lib/single-hit.ts";
 import { sweepGroupCommit, sweepTable } from "./lib/sweep.ts";
 
 /**
@@ -31,6 +32,9 @@ import { sweepGroupCommit, sweepTable } from "./lib/sweep.ts";
  * then on a private Redis Cluster, side by side, with the CPU per hit of each process and the
  * throughput it projects for more machines (lib/cluster-compare.ts); written to the section
  * "Single node and cluster" of docs/benchmarks.md.
+ *
+ * `pnpm bench --single [--duration 10]`: the single-hit stages alone (bare route, gateway alone,
+ * whole system, enforce mode's latency) with their CPU table, printed only (lib/single-hit.ts).
  */
 const { values } = parseArgs({
   options: {
@@ -40,6 +44,7 @@ const { values } = parseArgs({
     keep: { type: "boolean", default: false },
     sweep: { type: "boolean", default: false },
     cluster: { type: "boolean", default: false },
+    single: { type: "boolean", default: false },
   },
 });
 const D = Number(values.duration);
@@ -50,11 +55,12 @@ const SOAK = Number(values.soak);
  */
 const MIN_DURATION_S = 3;
 // The cluster comparison is the ingest stages only: a soak or a sweep there is a run of its own.
-if (!(D >= MIN_DURATION_S) || !(SOAK >= 0) || (values.cluster && (SOAK > 0 || values.sweep))) {
+if (!(D >= MIN_DURATION_S) || !(SOAK >= 0) || ((values.cluster || values.single) && (SOAK > 0 || values.sweep))) {
   process.stderr.write(
-    `pnpm bench: --duration is seconds per stage, at least ${MIN_DURATION_S} (got ${values.duration}); --soak is seconds, 0 or more (got ${values.soak}); --cluster takes neither --soak nor --sweep\n` +
+    `pnpm bench: --duration is seconds per stage, at least ${MIN_DURATION_S} (got ${values.duration}); --soak is seconds, 0 or more (got ${values.soak}); --cluster and --single take neither --soak nor --sweep\n` +
       `usage: pnpm bench [--duration SECONDS≥${MIN_DURATION_S}] [--soak SECONDS] [--sweep] [--no-write] [--keep]\n` +
-      `       pnpm bench --cluster [--duration SECONDS≥${MIN_DURATION_S}] [--no-write] [--keep]\n`,
+      `       pnpm bench --cluster [--duration SECONDS≥${MIN_DURATION_S}] [--no-write] [--keep]\n` +
+      `       pnpm bench --single [--duration SECONDS≥${MIN_DURATION_S}] [--keep]\n`,
   );
   process.exit(2);
 }
@@ -62,6 +68,10 @@ const step = (text: string): void => void process.stderr.write(`\n▶ ${text}\n`
 
 if (values.cluster) {
   await benchTopologies({ durationS: D, write: !values["no-write"], keep: values.keep });
+  process.exit(0);
+}
+if (values.single) {
+  await benchSingle({ durationS: D, keep: values.keep });
   process.exit(0);
 }
 
@@ -139,14 +149,7 @@ try {
 
   step("service: single-hit ingest, 50 connections");
   const singleRun = await stages.singleHit();
-  figures.push({
-    what: "service: POST /api/logs, 50 connections",
-    scope: "gateway alone",
-    value: singleRun.requestsPerSec,
-    unit: "req/s",
-    baseline: { what: "bare", value: bare },
-    target: { min: 0.7, ofBaseline: true },
-  });
+  figures.push(gatewayAloneFigure(singleRun.requestsPerSec, bare));
 
   step("service: batch ingest, 500 hits per request");
   const batchRun = await stages.batch();
@@ -225,6 +228,8 @@ try {
   });
   figures.push({ what: "top p99, of which inside the gateway", scope: "whole system", value: await served("/api/usage/top"), unit: "ms" });
 
+  figures.push(...(await wholeSystemSingleHits({ env, stages, keys, gatewayAlone: singleRun.requestsPerSec })));
+
   let soak: Array<Record<string, number>> | undefined;
   if (SOAK > 0) {
     step(`soak: ${SOAK} s at half the end-to-end rate, memory sampled every 10 s`);
@@ -279,10 +284,13 @@ try {
           { label: "POST /api/logs / bare", value: ratio(by("service: POST /api/logs,")), target: 0.7 },
           { label: "batch ×500 / 150k hits/s", value: by("service: POST /api/logs/batch").value / 150_000, target: 1 },
           { label: "end to end / raw COPY", value: ratio(by("service: accepted")), target: 0.8 },
+          { label: "single hits, whole system / gateway alone", value: ratio(by("whole system: POST /api/logs")), target: 0.9 },
         ],
         latency: [
           { label: "lag p50", value: by("lag 202 → commit at half rate, p50").value },
           { label: "lag p99", value: by("lag 202 → commit at half rate, p99").value, target: 1000 },
+          { label: "enforce mode p50", value: by("enforce mode: POST /api/logs at half rate, p50").value },
+          { label: "enforce mode p99", value: by("enforce mode: POST /api/logs at half rate, p99").value },
           { label: "daily read p99", value: daily.p99, target: 5 },
           { label: "top read p99", value: top.p99, target: 5 },
           { label: "/health p99 (no I/O)", value: health.p99 },

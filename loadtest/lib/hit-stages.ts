@@ -31,6 +31,7 @@ export const STAGES = {
   batch: "service: POST /api/logs/batch ×500",
   drain: "worker alone (queue → committed)",
   endToEnd: "service: accepted → committed",
+  singleHitWhole: "whole system: POST /api/logs",
 } as const;
 
 export const hitBody = (): Record<string, unknown> => ({
@@ -160,13 +161,18 @@ export const hitStages = async (setup: HitStagesSetup) => {
     );
 
   return {
-    /** The worker running now, once `drain` started one. */
+    /** Seconds per stage. */
+    durationS: D,
+    /** The worker running now, once a stage started one. */
     worker: (): Proc | undefined => worker,
     /** The highest peak RSS of the workers stopped so far and the one running. */
     workerPeakMb: (): number => Math.max(workerPeakMb, memoryOf(worker?.child.pid).peakMb),
 
     /** Gateway alone: POST /api/logs, one hit per request, 50 connections. */
     async singleHit(): Promise<LoadResult> {
+      // Unrecorded: the gateway's first load pays for its JIT, which the whole-system stage,
+      // later in the run, does not; both are timed warm.
+      await load({ url: `${gateway.base}/api/logs`, variants: single(keys), durationS: 2, title: "warm-up", quiet: true });
       const { result, cpu } = await cpuOf({ gateway }, () =>
         load({ url: `${gateway.base}/api/logs`, variants: single(keys), durationS: D, title: "POST /api/logs" }),
       );
@@ -281,6 +287,49 @@ export const hitStages = async (setup: HitStagesSetup) => {
         during: await measured,
       };
     },
+
+    /**
+     * Whole system: POST /api/logs, one hit per request, 50 connections, with the worker
+     * running on the same box (what a user of `pnpm start` sees). Timed twice: the answers
+     * while the load ran, and until every accepted hit was committed (a worker that fell
+     * behind would show in the second).
+     */
+    async singleHitWhole(): Promise<{ requestsPerSec: number; committedPerSec: number; latencyP50: number; latencyP99: number }> {
+      // The gateway-alone stage's hits wait in the queue: stored first, outside the timing.
+      if (worker === undefined) await startWorker();
+      await queueIdle();
+      const before = await committedHits(env);
+      const started = performance.now();
+      const { result, cpu } = await cpuOf({ gateway, worker }, async () => {
+        const run = await load({
+          url: `${gateway.base}/api/logs`,
+          variants: single(keys),
+          durationS: D,
+          title: "POST /api/logs, worker running",
+        });
+        await eventually(async () => ((await committedHits(env)) >= before + run.ok ? true : undefined), 120_000, "single hits committed");
+        return run;
+      });
+      budgets.push({ stage: STAGES.singleHitWhole, unit: "request", work: result.ok, cpu });
+      return {
+        requestsPerSec: result.requestsPerSec,
+        committedPerSec: result.ok / ((performance.now() - started) / 1000),
+        latencyP50: result.latencyP50,
+        latencyP99: result.latencyP99,
+      };
+    },
+
+    /** Whole system: single hits sent at a steady `perSecond` (open loop), each timed from when it was due. */
+    singleHitPaced: (perSecond: number) =>
+      paced({
+        url: `${gateway.base}/api/logs`,
+        method: "POST",
+        variants: single(keys),
+        perSecond,
+        durationS: D,
+        warmUp: 200,
+        maxSockets: 50,
+      }),
 
     /** The paced load of `halfRate`, for the soak. */
     paceBatches: (perSecond: number, durationS: number, title: string) =>

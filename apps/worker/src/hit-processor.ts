@@ -14,10 +14,18 @@ export interface HitProcessorDeps {
   keys: Keys;
   metrics: WorkerMetrics;
   log: Logger;
+  /** The least time between the starts of two statements (WORKER_STATEMENT_SPACING_MS). */
+  spacingMs: number;
 }
 
 /** Hits per statement at most; a deep queue fills statements up to here. */
 const MAX_HITS_PER_STATEMENT = 5_000;
+/**
+ * A statement of this many hits goes as soon as a slot is free, whatever the spacing: one
+ * full gateway job (BATCH_MAX_HITS) already pays for its commit, and spacing large statements
+ * would only leave a slot idle while the queue is deep.
+ */
+const UNSPACED_HITS = 500;
 /** Statements in flight per worker process (two cores of Postgres to keep busy). */
 const STATEMENTS_IN_FLIGHT = 2;
 
@@ -33,7 +41,7 @@ interface JobHits {
  * only after the statement holding its hits committed (if it fails, they all retry).
  * Each statement is two steps: store, then after-commit (metrics, lag, the change message).
  */
-export const createHitProcessor = ({ db, publisher, keys, metrics, log }: HitProcessorDeps) => {
+export const createHitProcessor = ({ db, publisher, keys, metrics, log, spacingMs }: HitProcessorDeps) => {
   const insert = createHitWriter(db, () => metrics.duplicateFallbacks.inc());
   const afterCommit = createAfterCommit({ publisher, keys, metrics, log });
   /** Commits the hits in one statement (or narrows a bad one down); a failure retries every job in it. */
@@ -50,6 +58,8 @@ export const createHitProcessor = ({ db, publisher, keys, metrics, log }: HitPro
     maxItems: MAX_HITS_PER_STATEMENT,
     weigh: (job) => job.hits.length,
     lingerMs: 0,
+    spacingMs,
+    spacedBelow: UNSPACED_HITS,
     maxInFlight: STATEMENTS_IN_FLIGHT,
     flush: async (jobs) => {
       const started = performance.now();

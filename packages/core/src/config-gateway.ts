@@ -11,6 +11,12 @@ const DEV_ENCRYPTION_KEY = Buffer.alloc(32, 7).toString("base64");
 const DEFAULT_DASHBOARD_DIR = fileURLToPath(new URL("../../../apps/dashboard/dist", import.meta.url));
 
 /** A directory setting: absolute as given, relative to the workspace root otherwise. */
+/**
+ * Under load, one BullMQ add per this many ms per gateway: each job costs the worker and
+ * Redis a fixed few round trips however many hits it holds (docs/benchmarks.md).
+ */
+export const DEFAULT_BATCH_SPACING_MS = 0;
+
 const fromRoot = (dir: string): string => (isAbsolute(dir) ? dir : join(projectRoot(), dir));
 
 export interface GatewayConfig extends SharedConfig {
@@ -37,6 +43,8 @@ export interface GatewayConfig extends SharedConfig {
   batchMaxHits: number;
   batchLingerMs: number;
   batchMaxInFlight: number;
+  /** The least time between the starts of two BullMQ adds of one gateway (0: none). */
+  batchSpacingMs: number;
   spoolDir: string;
   spoolMaxBytes: number;
   /** The dashboard's built files (index.html, assets/), served at /dashboard; it need not exist. */
@@ -75,6 +83,7 @@ export const parseGatewayConfig = (env: Env): Readonly<GatewayConfig> => {
     batchMaxHits: read("BATCH_MAX_HITS", int(1, 10_000), 500),
     batchLingerMs: read("BATCH_LINGER_MS", int(0, 1000), 0),
     batchMaxInFlight: read("BATCH_MAX_IN_FLIGHT", int(1, 64), 4),
+    batchSpacingMs: read("BATCH_SPACING_MS", int(0, 1000), DEFAULT_BATCH_SPACING_MS),
     spoolDir: fromRoot(read("SPOOL_DIR", str(), "var/spool")),
     spoolMaxBytes: read("SPOOL_MAX_BYTES", int(1024, Number.MAX_SAFE_INTEGER), 1024 * 1024 * 1024),
     // Not checked here: the gateway starts without a built dashboard, which answers 503 until it is.

@@ -2,11 +2,16 @@ import { int } from "./config-parsers.ts";
 import { type Env, loadOrExit, settingReader } from "./config-reader.ts";
 import { readHost, readSharedSettings, type SharedConfig } from "./config-shared.ts";
 
+/** Under load, one hit statement per this many ms per worker: a commit costs Postgres the same for 1 hit or 100. */
+export const DEFAULT_STATEMENT_SPACING_MS = 20;
+
 /** The worker reads the shared settings and its own only: a bad gateway setting never stops it. */
 export interface WorkerConfig extends SharedConfig {
   /** Where the metrics server binds. */
   host: string;
   workerConcurrency: number;
+  /** The least time between the starts of two hit statements of one worker (0: none). */
+  statementSpacingMs: number;
   /** 0: no metrics server. */
   workerMetricsPort: number;
   /** Exports run at once per worker, on a consumer of their own: hit jobs never wait for them. */
@@ -29,6 +34,7 @@ export const parseWorkerConfig = (env: Env): Readonly<WorkerConfig> => {
     ...readSharedSettings(reader),
     host: readHost(reader),
     workerConcurrency: reader.read("WORKER_CONCURRENCY", int(1, 256), 32),
+    statementSpacingMs: reader.read("WORKER_STATEMENT_SPACING_MS", int(0, 1000), DEFAULT_STATEMENT_SPACING_MS),
     workerMetricsPort: reader.read("WORKER_METRICS_PORT", int(0, 65535), 9464),
     exportConcurrency: reader.read("WORKER_EXPORT_CONCURRENCY", int(1, 16), 1),
     exportLockMs: reader.read("WORKER_EXPORT_LOCK_MS", int(1_000, 600_000), 10_000),

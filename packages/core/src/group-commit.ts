@@ -12,6 +12,19 @@ export interface GroupCommitOptions<T, R> {
   /** Flushes allowed in flight at once; more groups wait for one to finish. */
   maxInFlight: number;
   /**
+   * The least time between the starts of two flushes (0: none). An item arriving when no
+   * flush started for that long goes at once, so an idle caller waits for nothing; under
+   * load, groups gather for up to this long and the flushes per second stay bounded
+   * whatever the rate, so their fixed cost per item falls as the load rises.
+   */
+  spacingMs?: number;
+  /**
+   * Groups weighing at least this are not spaced (default: maxItems): a group large enough
+   * to pay for its flush goes as soon as a slot is free, so a deep load keeps its flushes
+   * overlapping.
+   */
+  spacedBelow?: number;
+  /**
    * Makes one group durable; rejects if it could not. With a result type, answers one
    * result per item, in order: each caller then gets the results of its own items.
    */
@@ -47,6 +60,8 @@ export class GroupCommit<T, R = never> {
   #group: Group<T, R> | undefined;
   #scheduled = false;
   #inFlight = 0;
+  /** When the last flush started (performance.now()). */
+  #lastStart = Number.NEGATIVE_INFINITY;
   readonly #running = new Set<Promise<void>>();
   #closed = false;
 
@@ -67,6 +82,7 @@ export class GroupCommit<T, R = never> {
     }
     const done = new Promise<R[]>((resolve, reject) => group.waiters.push({ from, to: group.items.length, resolve, reject }));
     if (group.weight >= this.#options.maxItems) this.#flush(true);
+    else if (group.weight >= (this.#options.spacedBelow ?? this.#options.maxItems)) this.#flush(false);
     else this.#schedule();
     return done;
   }
@@ -78,11 +94,23 @@ export class GroupCommit<T, R = never> {
   #schedule(): void {
     if (this.#scheduled || this.#inFlight >= this.#options.maxInFlight) return;
     this.#scheduled = true;
+    const spaced = (): number => {
+      const { spacingMs = 0, spacedBelow = this.#options.maxItems } = this.#options;
+      if (spacingMs === 0 || (this.#group?.weight ?? 0) >= spacedBelow) return 0;
+      return this.#lastStart + spacingMs - performance.now();
+    };
     const run = (): void => {
+      // Node times a timer from the loop's cached clock, which lags the real one: it may fire early.
+      const early = spaced();
+      if (early > 0) {
+        setTimeout(run, early);
+        return;
+      }
       this.#scheduled = false;
       this.#flush(false);
     };
-    if (this.#options.lingerMs > 0) setTimeout(run, this.#options.lingerMs);
+    const wait = Math.max(this.#options.lingerMs, spaced());
+    if (wait > 0) setTimeout(run, wait);
     else setImmediate(run);
   }
 
@@ -92,6 +120,7 @@ export class GroupCommit<T, R = never> {
     this.#group = undefined;
     this.#inFlight++;
     const started = performance.now();
+    this.#lastStart = started;
     const fail = (error: unknown): void => {
       this.#options.onFlush?.(group.weight, (performance.now() - started) / 1000, false);
       for (const waiter of group.waiters) waiter.reject(error);

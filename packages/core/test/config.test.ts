@@ -33,6 +33,7 @@ describe("gateway configuration", () => {
       retentionDays: 90,
       trustProxy: false,
       bodyLimitBytes: 1024 * 1024,
+      batchSpacingMs: 0,
     });
     expect(config.adminIpAllowlist).toEqual([
       { address: "127.0.0.1", prefix: 32, family: "ipv4" },
@@ -59,6 +60,7 @@ describe("gateway configuration", () => {
     [{ REDIS_CLUSTER_NODES: "a:70000" }, /^REDIS_CLUSTER_NODES has "a:70000"/],
     [{ REDIS_CLUSTER_NODES: " , " }, /^REDIS_CLUSTER_NODES must name at least one host:port/],
     [{ HIT_QUEUE_SHARDS: "0" }, /^HIT_QUEUE_SHARDS must be an integer from 1 to 64/],
+    [{ BATCH_SPACING_MS: "2000" }, /^BATCH_SPACING_MS must be an integer from 0 to 1000 \(got "2000"\)$/],
   ])("refuses %o with one line naming the setting", (env, message) => {
     const text = failure(env as Record<string, string>);
     expect(text).toMatch(message);
@@ -147,6 +149,7 @@ describe("worker configuration", () => {
       retentionDays: 90,
       host: "127.0.0.1",
       workerConcurrency: 32,
+      statementSpacingMs: 20,
       workerMetricsPort: 9464,
       exportConcurrency: 1,
       exportLockMs: 10_000,
@@ -164,6 +167,7 @@ describe("worker configuration", () => {
         ...SHARED,
         "HOST",
         "WORKER_CONCURRENCY",
+        "WORKER_STATEMENT_SPACING_MS",
         "WORKER_METRICS_PORT",
         "WORKER_EXPORT_CONCURRENCY",
         "WORKER_EXPORT_LOCK_MS",
@@ -187,6 +191,7 @@ describe("worker configuration", () => {
   it.each([
     [{ WORKER_CONCURRENCY: "0" }, /^WORKER_CONCURRENCY must be an integer from 1 to 256 \(got "0"\)$/],
     [{ WORKER_METRICS_PORT: "x" }, /^WORKER_METRICS_PORT must be an integer/],
+    [{ WORKER_STATEMENT_SPACING_MS: "-1" }, /^WORKER_STATEMENT_SPACING_MS must be an integer from 0 to 1000 \(got "-1"\)$/],
     [{ WORKER_EXPORT_CONCURRENCY: "0" }, /^WORKER_EXPORT_CONCURRENCY must be an integer from 1 to 16 \(got "0"\)$/],
     [{ WORKER_EXPORT_LOCK_MS: "500" }, /^WORKER_EXPORT_LOCK_MS must be an integer from 1000 to 600000/],
     [{ DATABASE_URL: "mysql://x" }, /^DATABASE_URL must be a postgres: or postgresql: URL/],

@@ -125,6 +125,84 @@ describe("GroupCommit", () => {
     await expect(batcher.add([3])).resolves.toEqual([3]);
   });
 
+  describe("spacingMs", () => {
+    const SPACING_MS = 40;
+    /** A flush that completes at once and notes when each group started. */
+    const timed = () => {
+      const starts: number[] = [];
+      const sizes: number[] = [];
+      return {
+        starts,
+        sizes,
+        flush: async (hits: WireHit[]) => {
+          starts.push(performance.now());
+          sizes.push(hits.length);
+        },
+      };
+    };
+
+    it("flushes an item at once when no flush started within the spacing", async () => {
+      const t = timed();
+      const batcher = new GroupCommit<WireHit>({ maxItems: 1000, lingerMs: 0, maxInFlight: 4, spacingMs: SPACING_MS, flush: t.flush });
+      const first = performance.now();
+      await batcher.add([hit()]);
+      expect(performance.now() - first).toBeLessThan(SPACING_MS / 2);
+      await new Promise((resolve) => setTimeout(resolve, SPACING_MS + 5));
+      const second = performance.now();
+      await batcher.add([hit()]);
+      expect(performance.now() - second).toBeLessThan(SPACING_MS / 2);
+      expect(t.sizes).toEqual([1, 1]);
+    });
+
+    it("under a steady load starts flushes at least the spacing apart, each carrying what gathered", async () => {
+      const t = timed();
+      const batcher = new GroupCommit<WireHit>({ maxItems: 1000, lingerMs: 0, maxInFlight: 4, spacingMs: SPACING_MS, flush: t.flush });
+      const adds: Array<Promise<unknown>> = [];
+      const until = performance.now() + 5 * SPACING_MS;
+      while (performance.now() < until) {
+        adds.push(batcher.add([hit()]));
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+      await Promise.all(adds);
+      // Without spacing, each add (its own timer turn) would have been a flush of its own.
+      expect(t.sizes.reduce((sum, n) => sum + n, 0)).toBe(adds.length);
+      expect(t.sizes.length).toBeLessThanOrEqual(7);
+      expect(Math.max(...t.sizes)).toBeGreaterThan(5);
+      for (let i = 1; i < t.starts.length; i++)
+        expect((t.starts[i] as number) - (t.starts[i - 1] as number)).toBeGreaterThanOrEqual(SPACING_MS);
+    });
+
+    it("flushes a group of spacedBelow or more as soon as a slot is free, without the spacing", async () => {
+      const t = timed();
+      const batcher = new GroupCommit<WireHit>({
+        maxItems: 1000,
+        lingerMs: 0,
+        maxInFlight: 4,
+        spacingMs: 10_000,
+        spacedBelow: 5,
+        flush: t.flush,
+      });
+      await batcher.add([hit()]);
+      const started = performance.now();
+      const small = batcher.add([hit()]);
+      await batcher.add(Array.from({ length: 4 }, hit));
+      await small;
+      expect(performance.now() - started).toBeLessThan(1_000);
+      // The small item waited for company, and went with the items that made the group large.
+      expect(t.sizes).toEqual([1, 5]);
+    });
+
+    it("flushes a full group without waiting for the spacing", async () => {
+      const t = timed();
+      const batcher = new GroupCommit<WireHit>({ maxItems: 10, lingerMs: 0, maxInFlight: 4, spacingMs: 10_000, flush: t.flush });
+      await batcher.add([hit()]);
+      const started = performance.now();
+      await batcher.add(Array.from({ length: 10 }, hit));
+      expect(performance.now() - started).toBeLessThan(1_000);
+      expect(t.sizes).toEqual([1, 10]);
+    });
+  });
+
   it("flushes what waits on close and refuses later adds", async () => {
     const r = recorder();
     const batcher = new GroupCommit<WireHit>({ maxItems: 500, lingerMs: 10_000, maxInFlight: 1, flush: r.flush });

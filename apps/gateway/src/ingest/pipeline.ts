@@ -14,6 +14,7 @@ export interface PipelineSettings {
   batchMaxHits: number;
   batchLingerMs: number;
   batchMaxInFlight: number;
+  batchSpacingMs: number;
   spoolDir: string;
   spoolMaxBytes: number;
 }
@@ -70,6 +71,7 @@ export const createIngestPipeline = async ({
     maxItems: settings.batchMaxHits,
     weigh: (pending) => pending.hits.length,
     lingerMs: settings.batchLingerMs,
+    spacingMs: settings.batchSpacingMs,
     maxInFlight: settings.batchMaxInFlight,
     flush: async (group) => {
       const hits = group.length === 1 ? (group[0] as PendingHits).hits : group.flatMap((pending) => pending.hits);
