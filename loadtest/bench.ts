@@ -55,9 +55,14 @@ const SOAK = Number(values.soak);
  */
 const MIN_DURATION_S = 3;
 // The cluster comparison is the ingest stages only: a soak or a sweep there is a run of its own.
-if (!(D >= MIN_DURATION_S) || !(SOAK >= 0) || ((values.cluster || values.single) && (SOAK > 0 || values.sweep))) {
+if (
+  !(D >= MIN_DURATION_S) ||
+  !(SOAK >= 0) ||
+  ((values.cluster || values.single) && (SOAK > 0 || values.sweep)) ||
+  (values.cluster && values.single)
+) {
   process.stderr.write(
-    `pnpm bench: --duration is seconds per stage, at least ${MIN_DURATION_S} (got ${values.duration}); --soak is seconds, 0 or more (got ${values.soak}); --cluster and --single take neither --soak nor --sweep\n` +
+    `pnpm bench: --duration is seconds per stage, at least ${MIN_DURATION_S} (got ${values.duration}); --soak is seconds, 0 or more (got ${values.soak}); --cluster and --single take neither --soak nor --sweep, nor each other\n` +
       `usage: pnpm bench [--duration SECONDS≥${MIN_DURATION_S}] [--soak SECONDS] [--sweep] [--no-write] [--keep]\n` +
       `       pnpm bench --cluster [--duration SECONDS≥${MIN_DURATION_S}] [--no-write] [--keep]\n` +
       `       pnpm bench --single [--duration SECONDS≥${MIN_DURATION_S}] [--keep]\n`,

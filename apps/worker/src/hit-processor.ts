@@ -16,6 +16,8 @@ export interface HitProcessorDeps {
   log: Logger;
   /** The least time between the starts of two statements (WORKER_STATEMENT_SPACING_MS). */
   spacingMs: number;
+  /** Jobs the worker holds at once (WORKER_CONCURRENCY): a job waiting in a statement holds one. */
+  concurrency: number;
 }
 
 /** Hits per statement at most; a deep queue fills statements up to here. */
@@ -26,6 +28,12 @@ const MAX_HITS_PER_STATEMENT = 5_000;
  * would only leave a slot idle while the queue is deep.
  */
 const UNSPACED_HITS = 500;
+/**
+ * Nor does one holding this share of the worker's job slots: the jobs waiting in it are the
+ * slots, and with them all taken the group could not grow yet would still wait, capping the
+ * worker at its concurrency per spacing interval when jobs are tiny.
+ */
+const UNSPACED_SLOT_SHARE = 0.5;
 /** Statements in flight per worker process (two cores of Postgres to keep busy). */
 const STATEMENTS_IN_FLIGHT = 2;
 
@@ -41,7 +49,8 @@ interface JobHits {
  * only after the statement holding its hits committed (if it fails, they all retry).
  * Each statement is two steps: store, then after-commit (metrics, lag, the change message).
  */
-export const createHitProcessor = ({ db, publisher, keys, metrics, log, spacingMs }: HitProcessorDeps) => {
+export const createHitProcessor = ({ db, publisher, keys, metrics, log, spacingMs, concurrency }: HitProcessorDeps) => {
+  const unspacedJobs = Math.max(1, Math.floor(concurrency * UNSPACED_SLOT_SHARE));
   const insert = createHitWriter(db, () => metrics.duplicateFallbacks.inc());
   const afterCommit = createAfterCommit({ publisher, keys, metrics, log });
   /** Commits the hits in one statement (or narrows a bad one down); a failure retries every job in it. */
@@ -59,7 +68,7 @@ export const createHitProcessor = ({ db, publisher, keys, metrics, log, spacingM
     weigh: (job) => job.hits.length,
     lingerMs: 0,
     spacingMs,
-    spacedBelow: UNSPACED_HITS,
+    spaced: ({ weight, items }) => weight < UNSPACED_HITS && items < unspacedJobs,
     maxInFlight: STATEMENTS_IN_FLIGHT,
     flush: async (jobs) => {
       const started = performance.now();

@@ -59,7 +59,15 @@ export const startWorker = async (config: Readonly<WorkerConfig>, log: Logger, c
   const onQueueError = (error: Error, queue: string): void => log.warn({ err: error, queue }, "queue error");
   const hitQueues = createHitQueues(commands, keys, config.hitQueueShards, { onError: onQueueError });
   // One processor for every shard: jobs of all shards share its statements.
-  const processHits = createHitProcessor({ db, publisher, keys, metrics, log, spacingMs: config.statementSpacingMs });
+  const processHits = createHitProcessor({
+    db,
+    publisher,
+    keys,
+    metrics,
+    log,
+    spacingMs: config.statementSpacingMs,
+    concurrency: config.workerConcurrency,
+  });
   const hitWorkers = hitQueues.shards.map(
     (shard) =>
       new Worker(shard.name, processHits, {

@@ -10,13 +10,14 @@ const DEV_ENCRYPTION_KEY = Buffer.alloc(32, 7).toString("base64");
 /** The dashboard's build output in this repository, wherever the process was started from. */
 const DEFAULT_DASHBOARD_DIR = fileURLToPath(new URL("../../../apps/dashboard/dist", import.meta.url));
 
-/** A directory setting: absolute as given, relative to the workspace root otherwise. */
 /**
- * Under load, one BullMQ add per this many ms per gateway: each job costs the worker and
- * Redis a fixed few round trips however many hits it holds (docs/benchmarks.md).
+ * Off: spacing the gateway's BullMQ adds makes fewer, larger jobs (each costs the worker and
+ * Redis a fixed few round trips), but adds up to its value to every 202, which enforce mode
+ * waits for (docs/benchmarks.md).
  */
 export const DEFAULT_BATCH_SPACING_MS = 0;
 
+/** A directory setting: absolute as given, relative to the workspace root otherwise. */
 const fromRoot = (dir: string): string => (isAbsolute(dir) ? dir : join(projectRoot(), dir));
 
 export interface GatewayConfig extends SharedConfig {

@@ -2,7 +2,12 @@ import { int } from "./config-parsers.ts";
 import { type Env, loadOrExit, settingReader } from "./config-reader.ts";
 import { readHost, readSharedSettings, type SharedConfig } from "./config-shared.ts";
 
-/** Under load, one hit statement per this many ms per worker: a commit costs Postgres the same for 1 hit or 100. */
+/**
+ * Single hits arrive as many small jobs, and a statement has a fixed cost (Postgres took
+ * 73–95 µs per hit in statements of about 30 hits, 31–34 µs in statements of about 130):
+ * small statements spaced this far apart gather them. It delays such a statement by at most
+ * this much, and a 202 not at all.
+ */
 export const DEFAULT_STATEMENT_SPACING_MS = 20;
 
 /** The worker reads the shared settings and its own only: a bad gateway setting never stops it. */

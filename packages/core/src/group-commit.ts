@@ -19,11 +19,11 @@ export interface GroupCommitOptions<T, R> {
    */
   spacingMs?: number;
   /**
-   * Groups weighing at least this are not spaced (default: maxItems): a group large enough
-   * to pay for its flush goes as soon as a slot is free, so a deep load keeps its flushes
-   * overlapping.
+   * With spacingMs: whether a group still waits for the spacing (default: always). One that
+   * no longer does goes as soon as a slot is free: a group large enough to pay for its
+   * flush, say, or one whose callers hold something scarce while they wait.
    */
-  spacedBelow?: number;
+  spaced?: (group: { weight: number; items: number }) => boolean;
   /**
    * Makes one group durable; rejects if it could not. With a result type, answers one
    * result per item, in order: each caller then gets the results of its own items.
@@ -82,7 +82,7 @@ export class GroupCommit<T, R = never> {
     }
     const done = new Promise<R[]>((resolve, reject) => group.waiters.push({ from, to: group.items.length, resolve, reject }));
     if (group.weight >= this.#options.maxItems) this.#flush(true);
-    else if (group.weight >= (this.#options.spacedBelow ?? this.#options.maxItems)) this.#flush(false);
+    else if ((this.#options.spacingMs ?? 0) > 0 && !this.#waitsForSpacing(group)) this.#flush(false);
     else this.#schedule();
     return done;
   }
@@ -95,8 +95,8 @@ export class GroupCommit<T, R = never> {
     if (this.#scheduled || this.#inFlight >= this.#options.maxInFlight) return;
     this.#scheduled = true;
     const spaced = (): number => {
-      const { spacingMs = 0, spacedBelow = this.#options.maxItems } = this.#options;
-      if (spacingMs === 0 || (this.#group?.weight ?? 0) >= spacedBelow) return 0;
+      const { spacingMs = 0 } = this.#options;
+      if (spacingMs === 0 || this.#group === undefined || !this.#waitsForSpacing(this.#group)) return 0;
       return this.#lastStart + spacingMs - performance.now();
     };
     const run = (): void => {
@@ -112,6 +112,10 @@ export class GroupCommit<T, R = never> {
     const wait = Math.max(this.#options.lingerMs, spaced());
     if (wait > 0) setTimeout(run, wait);
     else setImmediate(run);
+  }
+
+  #waitsForSpacing(group: Group<T, R>): boolean {
+    return this.#options.spaced?.({ weight: group.weight, items: group.items.length }) ?? true;
   }
 
   #flush(full: boolean): void {
