@@ -16,8 +16,11 @@ export interface HitProcessorDeps {
   log: Logger;
   /** The least time between the starts of two statements (WORKER_STATEMENT_SPACING_MS). */
   spacingMs: number;
-  /** Jobs the worker holds at once (WORKER_CONCURRENCY): a job waiting in a statement holds one. */
-  concurrency: number;
+  /**
+   * Jobs one shard's consumer holds at once (WORKER_CONCURRENCY shared out over the shards):
+   * a job waiting in a statement holds one, and its shard may be the only one with jobs.
+   */
+  shardConcurrency: number;
 }
 
 /** Hits per statement at most; a deep queue fills statements up to here. */
@@ -29,7 +32,7 @@ const MAX_HITS_PER_STATEMENT = 5_000;
  */
 const UNSPACED_HITS = 500;
 /**
- * Nor does one holding this share of the worker's job slots: the jobs waiting in it are the
+ * Nor does one holding this share of a shard's job slots: the jobs waiting in it are the
  * slots, and with them all taken the group could not grow yet would still wait, capping the
  * worker at its concurrency per spacing interval when jobs are tiny.
  */
@@ -49,8 +52,8 @@ interface JobHits {
  * only after the statement holding its hits committed (if it fails, they all retry).
  * Each statement is two steps: store, then after-commit (metrics, lag, the change message).
  */
-export const createHitProcessor = ({ db, publisher, keys, metrics, log, spacingMs, concurrency }: HitProcessorDeps) => {
-  const unspacedJobs = Math.max(1, Math.floor(concurrency * UNSPACED_SLOT_SHARE));
+export const createHitProcessor = ({ db, publisher, keys, metrics, log, spacingMs, shardConcurrency }: HitProcessorDeps) => {
+  const unspacedJobs = Math.max(1, Math.floor(shardConcurrency * UNSPACED_SLOT_SHARE));
   const insert = createHitWriter(db, () => metrics.duplicateFallbacks.inc());
   const afterCommit = createAfterCommit({ publisher, keys, metrics, log });
   /** Commits the hits in one statement (or narrows a bad one down); a failure retries every job in it. */

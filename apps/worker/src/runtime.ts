@@ -66,7 +66,7 @@ export const startWorker = async (config: Readonly<WorkerConfig>, log: Logger, c
     metrics,
     log,
     spacingMs: config.statementSpacingMs,
-    concurrency: config.workerConcurrency,
+    shardConcurrency: Math.ceil(config.workerConcurrency / hitQueues.shards.length),
   });
   const hitWorkers = hitQueues.shards.map(
     (shard) =>

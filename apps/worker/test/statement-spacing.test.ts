@@ -8,7 +8,12 @@ const CONCURRENCY = 8;
 describe("hit statements spaced apart (WORKER_STATEMENT_SPACING_MS)", () => {
   let h: WorkerHarness;
   beforeAll(async () => {
-    h = await startTestWorker({ WORKER_STATEMENT_SPACING_MS: String(SPACING_MS), WORKER_CONCURRENCY: String(CONCURRENCY) });
+    // One hit queue shard on a cluster too: the jobs below all go to it, and its slots are the worker's.
+    h = await startTestWorker({
+      WORKER_STATEMENT_SPACING_MS: String(SPACING_MS),
+      WORKER_CONCURRENCY: String(CONCURRENCY),
+      HIT_QUEUE_SHARDS: "1",
+    });
   });
   afterAll(async () => h.close());
 
